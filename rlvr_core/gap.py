@@ -1,0 +1,157 @@
+"""The Gradient Gap and the quantities around it (SPEC 2), exact and Monte Carlo.
+
+For one prompt q, with score s(o) = grad log pi(o|q) and binary reward r:
+
+    J      = P[r = 1]
+    mu_plus  = E[s | r = 1],   mu_minus = E[s | r = 0]
+    g      = mu_plus - mu_minus                     (the Gradient Gap)
+
+Exact functions enumerate the responses; ``mc_gap`` replaces the expectations by averages
+over sampled responses. All tensors are float64; prompts are the leading axis ``P``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.func import jacfwd, jacrev
+
+from .policies import DTYPE, ResponsePolicy
+from .validation import check_int, check_seed
+
+
+@dataclass(frozen=True)
+class GapStats:
+    """Per-prompt statistics: ``J``, ``log_odds`` are ``[P]``; vectors are ``[P, d]``."""
+
+    J: torch.Tensor
+    mu_plus: torch.Tensor
+    mu_minus: torch.Tensor
+    gap: torch.Tensor
+
+    @property
+    def log_odds(self) -> torch.Tensor:
+        return torch.logit(self.J)
+
+    @property
+    def policy_gradient(self) -> torch.Tensor:
+        """grad J predicted by the identity grad J = J (1 - J) g."""
+        return (self.J * (1 - self.J)).unsqueeze(-1) * self.gap
+
+
+def _require_both_outcomes(policy: ResponsePolicy) -> None:
+    r = policy.rewards
+    if torch.any(r.sum(-1) == 0):
+        raise ValueError("rewards is invalid: every prompt needs at least one correct response "
+                         "(the Gradient Gap is undefined without one)")
+    if torch.any(r.sum(-1) == r.shape[-1]):
+        raise ValueError("rewards is invalid: every prompt needs at least one incorrect response "
+                         "(the Gradient Gap is undefined without one)")
+
+
+def success_prob(policy: ResponsePolicy, theta) -> torch.Tensor:
+    """J_q(theta) for every prompt, batched over leading dims of theta: ``[..., P]``."""
+    return (policy.probs(theta) * policy.rewards).sum(-1)
+
+
+def score_matrix(policy: ResponsePolicy, theta) -> torch.Tensor:
+    """grad_theta log pi(o|q) for every prompt and response, by autograd: ``[P, N, d]``."""
+    theta = policy._check_theta(theta)
+    if theta.ndim != 1:
+        raise ValueError(f"theta has shape {tuple(theta.shape)}: expected a flat vector [d]")
+    return jacrev(policy.log_probs)(theta)
+
+
+def exact_gap(policy: ResponsePolicy, theta) -> GapStats:
+    """J, mu_plus, mu_minus and the Gradient Gap by exact enumeration of the responses."""
+    _require_both_outcomes(policy)
+    scores = score_matrix(policy, theta)
+    p, r = policy.probs(theta), policy.rewards
+    J = (p * r).sum(-1)
+    mu_plus = torch.einsum("pn,pnd->pd", p * r, scores) / J.unsqueeze(-1)
+    mu_minus = torch.einsum("pn,pnd->pd", p * (1 - r), scores) / (1 - J).unsqueeze(-1)
+    return GapStats(J=J, mu_plus=mu_plus, mu_minus=mu_minus, gap=mu_plus - mu_minus)
+
+
+def grad_success_prob(policy: ResponsePolicy, theta) -> torch.Tensor:
+    """grad J_q by differentiating J_q itself (no identity used): ``[P, d]``."""
+    return jacrev(lambda t: success_prob(policy, t))(policy._check_theta(theta))
+
+
+def grad_log_odds(policy: ResponsePolicy, theta) -> torch.Tensor:
+    """grad logit J_q by differentiating logit J_q itself: ``[P, d]``."""
+    return jacrev(lambda t: torch.logit(success_prob(policy, t)))(policy._check_theta(theta))
+
+
+def _second_derivative_along(f, theta, w):
+    """d^2/dt^2 f(theta + t w) at t = 0, by forward-mode autograd twice."""
+    t0 = torch.zeros((), dtype=DTYPE)
+    return jacfwd(jacfwd(lambda t: f(theta + t * w)))(t0)
+
+
+def log_odds_curvature(policy: ResponsePolicy, theta, w) -> torch.Tensor:
+    """d^2/dt^2 logit J_q(theta + t w) at t = 0, by autograd: ``[P]``."""
+    theta, w = policy._check_theta(theta), policy._check_theta(w)
+    return _second_derivative_along(lambda t: torch.logit(success_prob(policy, t)), theta, w)
+
+
+def curvature_identity(policy: ResponsePolicy, theta, w) -> torch.Tensor:
+    """The right-hand side of the curvature identity, ``[P]``:
+
+        Var+(s) - Var-(s) + E+[h] - E-[h],  s = <w, grad log pi(o)>,  h = w' Hess log pi(o) w,
+
+    where + and - are the conditional laws given r = 1 and r = 0.
+    """
+    _require_both_outcomes(policy)
+    theta, w = policy._check_theta(theta), policy._check_theta(w)
+    s = score_matrix(policy, theta) @ w
+    h = _second_derivative_along(policy.log_probs, theta, w)
+    p, r = policy.probs(theta), policy.rewards
+    out = []
+    for weight in (p * r, p * (1 - r)):
+        weight = weight / weight.sum(-1, keepdim=True)
+        mean = (weight * s).sum(-1)
+        var = (weight * (s - mean.unsqueeze(-1)) ** 2).sum(-1)
+        out.append(var + (weight * h).sum(-1))
+    return out[0] - out[1]
+
+
+def sample_responses(policy: ResponsePolicy, theta, n: int, generator: torch.Generator
+                     ) -> torch.Tensor:
+    """Indices of ``n`` responses drawn from pi_theta(.|q) for every prompt: ``[P, n]``."""
+    check_int("n", n, minimum=1)
+    return torch.multinomial(policy.probs(theta), n, replacement=True, generator=generator)
+
+
+def mc_gap(policy: ResponsePolicy, theta, n: int, seed: int = 0) -> GapStats:
+    """Monte-Carlo estimates from ``n`` sampled responses per prompt.
+
+    J is the fraction of correct samples; mu_plus (mu_minus) the mean score of the correct
+    (incorrect) samples; a prompt with no correct or no incorrect sample gets NaN.
+    """
+    gen = torch.Generator().manual_seed(check_seed("seed", seed))
+    idx = sample_responses(policy, theta, n, gen)
+    scores = torch.gather(score_matrix(policy, theta), 1,
+                          idx.unsqueeze(-1).expand(-1, -1, policy.dim))
+    r = torch.gather(policy.rewards, 1, idx)
+    n_plus, n_minus = r.sum(-1), (1 - r).sum(-1)
+    mu_plus = torch.einsum("pn,pnd->pd", r, scores) / n_plus.unsqueeze(-1)
+    mu_minus = torch.einsum("pn,pnd->pd", 1 - r, scores) / n_minus.unsqueeze(-1)
+    return GapStats(J=n_plus / n, mu_plus=mu_plus, mu_minus=mu_minus, gap=mu_plus - mu_minus)
+
+
+def mc_policy_gradient(policy: ResponsePolicy, theta, n: int, seed: int = 0) -> torch.Tensor:
+    """The REINFORCE estimate of grad J: mean of r(o) s(o) over ``n`` samples: ``[P, d]``."""
+    gen = torch.Generator().manual_seed(check_seed("seed", seed))
+    idx = sample_responses(policy, theta, n, gen)
+    scores = torch.gather(score_matrix(policy, theta), 1,
+                          idx.unsqueeze(-1).expand(-1, -1, policy.dim))
+    r = torch.gather(policy.rewards, 1, idx)
+    return torch.einsum("pn,pnd->pd", r, scores) / n
+
+
+def relative_error(estimate, reference) -> float:
+    """max |a - b| / max(|b|, tiny) over all entries (a single number for tables)."""
+    a, b = torch.as_tensor(estimate, dtype=DTYPE), torch.as_tensor(reference, dtype=DTYPE)
+    scale = b.abs().max().clamp_min(1e-300)
+    return float((a - b).abs().max() / scale)
