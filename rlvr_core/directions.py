@@ -9,6 +9,8 @@ Each algorithm is fixed by two choices:
 
 ``sampled_direction`` builds w from a finite group of G responses; ``population_direction``
 is its exact-baseline, fixed-length limit written through the Gradient Gap g.
+[derived] With the group mean as baseline (the mean includes the response itself), the
+expected sampled REINFORCE direction is (G-1)/G times the population one.
 """
 from __future__ import annotations
 
