@@ -155,3 +155,40 @@ def relative_error(estimate, reference) -> float:
     a, b = torch.as_tensor(estimate, dtype=DTYPE), torch.as_tensor(reference, dtype=DTYPE)
     scale = b.abs().max().clamp_min(1e-300)
     return float((a - b).abs().max() / scale)
+
+
+def finite_difference_curvature(policy: ResponsePolicy, theta, w, h: float = 1e-3) -> torch.Tensor:
+    """Central second difference of logit J_q(theta + t w) at t = 0 (no autograd): ``[P]``."""
+    from .validation import check_positive
+
+    check_positive("h", h)
+    theta, w = policy._check_theta(theta), policy._check_theta(w)
+    f = lambda t: torch.logit(success_prob(policy, theta + t * w))  # noqa: E731
+    return (f(h) - 2 * f(0.0) + f(-h)) / h**2
+
+
+def identity_errors(policy: ResponsePolicy, theta) -> dict[str, float]:
+    """Relative errors of the SPEC 2 identities, each side computed independently:
+    enumeration (mu_plus, mu_minus, g) against autograd of J and of logit J."""
+    stats = exact_gap(policy, theta)
+    J = stats.J.unsqueeze(-1)
+    return {
+        "mu_plus = (1-J) g": relative_error(stats.mu_plus, (1 - J) * stats.gap),
+        "mu_minus = -J g": relative_error(stats.mu_minus, -J * stats.gap),
+        "grad J = J(1-J) g": relative_error(stats.policy_gradient, grad_success_prob(policy, theta)),
+        "g = grad logit J": relative_error(stats.gap, grad_log_odds(policy, theta)),
+        "E[score] = 0": float((policy.probs(theta).unsqueeze(-1) * score_matrix(policy, theta)
+                               ).sum(-2).abs().max() / score_matrix(policy, theta).abs().max()),
+    }
+
+
+def mc_gap_errors(policy: ResponsePolicy, theta, sample_sizes, seeds) -> torch.Tensor:
+    """Relative error of the Monte-Carlo Gradient Gap against the exact one, ``[len(sizes), len(seeds)]``
+    (NaN where a prompt drew no correct or no incorrect response)."""
+    exact = exact_gap(policy, theta).gap
+    errs = torch.empty(len(sample_sizes), len(seeds), dtype=DTYPE)
+    for i, n in enumerate(sample_sizes):
+        for j, seed in enumerate(seeds):
+            est = mc_gap(policy, theta, int(n), seed=int(seed)).gap
+            errs[i, j] = (est - exact).norm() / exact.norm()
+    return errs

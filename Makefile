@@ -1,0 +1,38 @@
+# The two commands of the README: `make figures` and `make test`. Both create .venv and
+# install the pinned requirements when missing (a stamp file reinstalls when they change).
+PROFILE ?= default
+NB ?=
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export MPLBACKEND := Agg
+
+.PHONY: setup figures test unit nbval bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+## Re-execute every notebook (or NB="01_gradient_gap ...") and regenerate every figure.
+figures: $(STAMP)
+	$(PY) scripts/run_notebooks.py --profile $(PROFILE) $(NB)
+
+## Unit tests, then nbval re-executes the committed notebooks and compares checked outputs.
+test: $(STAMP)
+	$(PY) -m pytest tests notebooks --nbval-lax --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+unit: $(STAMP)
+	$(PY) -m pytest tests -p no:cacheprovider
+
+## Throughput of the simulation engines and speedup over a plain per-run loop.
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf build .pytest_cache

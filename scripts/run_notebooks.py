@@ -1,0 +1,105 @@
+"""Regenerate every notebook: sync each jupytext pair (the .py is the source of truth), execute
+the .ipynb in place with papermill, and report the wall time of each.
+
+    python scripts/run_notebooks.py [--profile default|full] [NN_topic ...]
+
+Each notebook is executed into a temporary file that replaces the committed one only when the
+run succeeded, so an interrupted run never leaves a half-written notebook behind.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+import papermill
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+sys.path.insert(0, str(ROOT))
+from rlvr_core.atomic import atomic_write_text  # noqa: E402
+from rlvr_core.validation import check_profile  # noqa: E402
+
+VOLATILE_CELL_KEYS = ("papermill", "execution")
+
+
+def notebook_sources(names: list[str]) -> list[Path]:
+    if not names:
+        return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+    paths = []
+    for name in names:
+        path = NOTEBOOKS / f"{Path(name).stem}.py"
+        if not path.exists():
+            raise SystemExit(f"notebook {name!r} not found: expected {path}")
+        paths.append(path)
+    return paths
+
+
+def sync_pair(py: Path) -> Path:
+    """Write the .ipynb from the .py, keeping the outputs of cells whose source is unchanged."""
+    ipynb = py.with_suffix(".ipynb")
+    nb = jupytext.read(py)
+    if ipynb.exists():
+        old = nbformat.read(ipynb, as_version=4)
+        nb = jupytext.combine.combine_inputs_with_outputs(nb, old)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    atomic_write_text(ipynb, nbformat.writes(nb) + "\n")
+    return ipynb
+
+
+def strip_volatile(path: Path) -> None:
+    """Drop papermill's timestamps and durations so a rerun changes only what it computed."""
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        for key in VOLATILE_CELL_KEYS:
+            cell.metadata.pop(key, None)
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            for out in cell.get("outputs", []):
+                if "execution_count" in out:
+                    out["execution_count"] = None
+    atomic_write_text(path, nbformat.writes(nb) + "\n")
+
+
+def run(py: Path, profile: str) -> float:
+    ipynb = sync_pair(py)
+    tmp = ipynb.with_name(f".{ipynb.stem}.running.ipynb")
+    # The default profile needs no injected cell, so the committed pair stays in sync.
+    params = {} if profile == "default" else {"PROFILE": profile}
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(ipynb), str(tmp), parameters=params, cwd=str(NOTEBOOKS),
+                                   kernel_name="python3", progress_bar=False)
+        strip_volatile(tmp)
+        os.replace(tmp, ipynb)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="default")
+    parser.add_argument("names", nargs="*", help="notebook names (default: all)")
+    args = parser.parse_args()
+    check_profile(args.profile)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    times = {}
+    total = time.perf_counter()
+    for py in notebook_sources(args.names):
+        print(f"[figures] {py.stem} (PROFILE={args.profile}) ...", flush=True)
+        times[py.stem] = run(py, args.profile)
+        print(f"[figures] {py.stem}: {times[py.stem]:.1f} s", flush=True)
+    print(json.dumps({k: round(v, 1) for k, v in times.items()}, indent=1))
+    print(f"[figures] all notebooks: {time.perf_counter() - total:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

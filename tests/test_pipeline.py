@@ -1,0 +1,83 @@
+"""The notebook pipeline: pairs in sync, figures in the manifest exist, environments agree."""
+import json
+import re
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+def _cells(nb):
+    return [(c.cell_type, c.source.strip()) for c in nb.cells]
+
+
+def test_there_are_notebooks():
+    assert any(p.stem == "01_gradient_gap" for p in SOURCES)
+
+
+@pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.stem)
+def test_pair_in_sync(py):
+    ipynb = py.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{py.name} has no paired {ipynb.name}: run make figures"
+    assert _cells(jupytext.read(py)) == _cells(nbformat.read(ipynb, as_version=4)), (
+        f"{py.name} and {ipynb.name} differ: run `make figures NB={py.stem}`")
+
+
+@pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.stem)
+def test_notebook_conventions(py):
+    nb = jupytext.read(py)
+    text = py.read_text()
+    assert f"notebooks/{py.stem}.ipynb" in text and "colab-badge" in text, "Colab badge missing"
+    assert 'google.colab' in text, "Colab-only install cell missing"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and "PROFILE" in tagged[0].source, "one parameters cell with PROFILE"
+    assert "versions()" in nb.cells[-1].source, "last cell prints versions"
+    assert re.search(r"Run time", text), "header states the run time"
+
+
+@pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.stem)
+def test_committed_notebook_has_outputs_and_no_errors(py):
+    nb = nbformat.read(py.with_suffix(".ipynb"), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert any(c.outputs for c in code), f"{py.stem}.ipynb was committed without outputs"
+    for c in code:
+        assert not [o for o in c.outputs if o.output_type == "error"], c.source[:80]
+
+
+def test_manifest_figures_exist():
+    manifest = json.loads((ROOT / "figures" / "manifest.json").read_text())
+    assert manifest
+    notebooks = {p.stem for p in SOURCES}
+    for name, entry in manifest.items():
+        assert entry["notebook"] in notebooks, f"{name}: unknown notebook {entry['notebook']}"
+        for f in entry["files"]:
+            assert (ROOT / f).exists(), f"{name}: {f} missing"
+
+
+def _requirements():
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    return [l.strip() for l in lines if l.strip() and not l.startswith("#")]
+
+
+def test_requirements_pinned_and_torch_cpu_pin():
+    reqs = _requirements()
+    assert all("==" in r for r in reqs), [r for r in reqs if "==" not in r]
+    assert "torch==2.13.0" in reqs
+
+
+def test_environment_yml_wraps_requirements():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    deps = env["dependencies"]
+    assert "python=3.11" in deps and "pip" in deps
+    pip = next(d["pip"] for d in deps if isinstance(d, dict))
+    assert "-r requirements.txt" in pip
+
+
+def test_pyproject_torch_pin_matches_requirements():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert '"torch==2.13.0"' in text
