@@ -1,0 +1,131 @@
+"""Constructed bandit instances: random contextual bandits, the circle model and the
+quadratic-logit bandit of the collapse theorem (SPEC 5).
+
+The quadratic-logit bandit [derived]. Two responses (one correct), parameters theta = (x, y),
+log-odds of success z = y - a x^2 (the correct response has logit y - a x^2, the other 0).
+Then g = grad z = (-2 a x, 1) and with w = g and a constant step eta
+    x_{k+1} = (1 - 2 a eta) x_k,   z_{k+1} = z_k + eta + 4 a^2 eta x_k^2 (1 - a eta).
+For eta <= 1/a every step raises z by at least eta (J -> 1); for eta > 1/a, |x_k| grows
+geometrically and z falls at every step once 4 a^2 (a eta - 1) x_k^2 > 1 (J -> 0).
+"""
+from __future__ import annotations
+
+
+import torch
+
+from .policies import DTYPE, ResponsePolicy, circle_features
+from .sim import SimResult, _few_threads
+from .theory import cumulative_progress
+from .validation import check_int, check_positive, check_seed
+
+Z_FLOOR = -1e6  # a run whose log-odds fell below this is absorbed (J = 0 in float64): frozen
+
+
+class QuadraticLogitPolicy(ResponsePolicy):
+    """pi(correct) = sigmoid(y - a x^2), theta = (x, y); rewards [[1, 0]]."""
+
+    def __init__(self, a: float = 1.0):
+        self.a = check_positive("a", a)
+        self.rewards = torch.tensor([[1.0, 0.0]], dtype=DTYPE)
+        self.dim = 2
+
+    def logits(self, theta):
+        x, y = theta[..., 0], theta[..., 1]
+        z = y - self.a * x ** 2
+        return torch.stack([z, torch.zeros_like(z)], -1).unsqueeze(-2)  # [..., 1, 2]
+
+
+def _vec(name, v, B=None):
+    t = torch.as_tensor(v, dtype=DTYPE).reshape(-1)
+    if t.numel() == 0:
+        raise ValueError(f"{name}=[] is invalid: expected a non-empty sequence of numbers")
+    if not torch.all(torch.isfinite(t)):
+        raise ValueError(f"{name} contains a non-finite value: expected finite numbers")
+    return t
+
+
+def simulate_quadratic_logit(a, x0, y0, etas, num_steps: int, *, record_theta: bool = False
+                             ) -> SimResult:
+    """B quadratic-logit bandits with w = g and constant steps, all at once (closed form).
+
+    ``a``, ``x0``, ``y0``, ``etas``: scalars or ``[B]`` (broadcast). Records the log-odds z_k,
+    the alignment <w, g> = ||g||^2, M(k), eta and ||w|| with a prompt axis of size 1, like
+    :func:`rlvr_core.sim.simulate`. A run whose z fell below ``Z_FLOOR`` is frozen there
+    (its eta is recorded as 0 from then on).
+    """
+    K = check_int("num_steps", num_steps, minimum=1)
+    a = _vec("a", a)
+    if torch.any(a <= 0):
+        raise ValueError("a contains a value <= 0: expected finite numbers > 0")
+    etas = _vec("etas", etas)
+    if torch.any(etas <= 0):
+        bad = etas[etas <= 0][0].item()
+        raise ValueError(f"etas contains {bad!r}: expected finite numbers > 0")
+    a, x, y, eta = torch.broadcast_tensors(a, _vec("x0", x0), _vec("y0", y0), etas)
+    with _few_threads(x.numel()):
+        return _run_quadratic(a, x.clone(), y.clone(), eta, K, record_theta)
+
+
+def _run_quadratic(a, x, y, eta, K, record_theta) -> SimResult:
+    B = x.numel()
+    log_odds = torch.empty(K + 1, B, 1, dtype=DTYPE)
+    alignment = torch.empty(K, B, 1, dtype=DTYPE)
+    eta_rec = torch.empty(K, B, dtype=DTYPE)
+    w_norm = torch.empty(K, B, dtype=DTYPE)
+    thetas = torch.empty(K + 1, B, 2, dtype=DTYPE) if record_theta else None
+    for k in range(K + 1):
+        z = y - a * x ** 2
+        log_odds[k, :, 0] = z
+        if record_theta:
+            thetas[k] = torch.stack([x, y], -1)
+        if k == K:
+            break
+        active = z > Z_FLOOR
+        gx = -2 * a * x
+        gn2 = gx ** 2 + 1
+        step = torch.where(active, eta, torch.zeros_like(eta))
+        alignment[k, :, 0], eta_rec[k], w_norm[k] = gn2, step, gn2.sqrt()
+        x = x + step * gx
+        y = y + step
+    M = cumulative_progress(eta_rec.unsqueeze(-1), alignment)
+    return SimResult(log_odds=log_odds, alignment=alignment, M=M, eta=eta_rec, w_norm=w_norm,
+                     theta_final=torch.stack([x, y], -1), theta=thetas)
+
+
+def circle_instance(num_responses: int = 8, correct: int = 0, radius: float = 1.0):
+    """One prompt, responses on a circle (2-D features), one correct response:
+    ``(features [1, N, 2], rewards [1, N])``."""
+    n = check_int("num_responses", num_responses, minimum=2)
+    c = check_int("correct", correct, minimum=0, maximum=n - 1)
+    phi = circle_features(n, 1, radius)
+    r = torch.zeros(1, n, dtype=DTYPE)
+    r[0, c] = 1
+    return phi, r
+
+
+def random_instances(num_instances: int, num_prompts: int, num_responses: int, dim: int,
+                     max_correct: int = 1, seed: int = 0, scale: float = 1.0):
+    """``num_instances`` random contextual bandits: Gaussian features ``[I, P, N, d]`` and
+    rewards ``[I, P, N]`` with between 1 and ``max_correct`` correct responses per prompt."""
+    I = check_int("num_instances", num_instances, minimum=1)
+    P = check_int("num_prompts", num_prompts, minimum=1)
+    N = check_int("num_responses", num_responses, minimum=2)
+    d = check_int("dim", dim, minimum=1)
+    c = check_int("max_correct", max_correct, minimum=1, maximum=N - 1)
+    gen = torch.Generator().manual_seed(check_seed("seed", seed))
+    phi = check_positive("scale", scale) * torch.randn(I, P, N, d, generator=gen, dtype=DTYPE)
+    n_correct = torch.randint(1, c + 1, (I, P, 1), generator=gen)
+    order = torch.rand(I, P, N, generator=gen).argsort(-1)
+    return phi, (order < n_correct).to(DTYPE)
+
+
+def random_starts(num: int, dim: int, scale: float = 1.0, seed: int = 0) -> torch.Tensor:
+    """Gaussian starting parameters ``[num, dim]``."""
+    n = check_int("num", num, minimum=1)
+    d = check_int("dim", dim, minimum=1)
+    gen = torch.Generator().manual_seed(check_seed("seed", seed))
+    return check_positive("scale", scale) * torch.randn(n, d, generator=gen, dtype=DTYPE)
+
+
+__all__ = ["QuadraticLogitPolicy", "simulate_quadratic_logit", "circle_instance",
+           "random_instances", "random_starts", "Z_FLOOR"]
