@@ -25,7 +25,7 @@ figures: $(STAMP)
 
 ## Unit tests, then nbval re-executes the committed notebooks and compares checked outputs.
 test: $(STAMP)
-	$(PY) -m pytest tests notebooks --nbval-lax --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+	$(PY) -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -p no:cacheprovider

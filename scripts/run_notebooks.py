@@ -53,17 +53,13 @@ def sync_pair(py: Path) -> Path:
 
 
 def strip_volatile(path: Path) -> None:
-    """Drop papermill's timestamps and durations so a rerun changes only what it computed."""
+    """Drop papermill's timestamps and durations so a rerun changes only what it computed.
+    (Execution counts stay: nbval refuses reference outputs of cells without one.)"""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
         for key in VOLATILE_CELL_KEYS:
             cell.metadata.pop(key, None)
-        if cell.cell_type == "code":
-            cell.execution_count = None
-            for out in cell.get("outputs", []):
-                if "execution_count" in out:
-                    out["execution_count"] = None
     atomic_write_text(path, nbformat.writes(nb) + "\n")
 
 
