@@ -238,13 +238,14 @@ def model_gap(features, theta, length, rule: str = "answer_last", correct: int =
     answer_last: (phi_c - E phi) / (1 - p_c);  all_correct: T (phi_c - E phi) / (1 - p_c^T)."""
     check_choice("rule", rule, REWARD_RULES)
     phi = _check_features(features)
-    p = token_probs(phi, theta)
+    logp = torch.log_softmax(torch.as_tensor(theta, dtype=DTYPE) @ phi.T, dim=-1)
+    p = logp.exp()
     centred = phi[correct] - p @ phi
-    pc = p[..., correct]
-    if rule == "answer_last":
-        return centred / (1 - pc).unsqueeze(-1)
-    T = _lengths_tensor(length)
-    return (T / (1 - pc ** T)).unsqueeze(-1) * centred
+    T = torch.ones(()) if rule == "answer_last" else _lengths_tensor(length)
+    fail = -torch.expm1(T * logp[..., correct])  # 1 - J, computed without cancellation
+    # where J = 1 to machine precision the gap is not representable: the run has converged, w = 0
+    factor = torch.where(fail > 0, T / fail.clamp_min(1e-300), torch.zeros_like(fail))
+    return factor.unsqueeze(-1) * centred
 
 
 def _lengths_tensor(length) -> torch.Tensor:
@@ -296,6 +297,17 @@ def start_theta(features, success, length=1, rule: str = "answer_last", correct:
     return ((lo + hi) / 2).unsqueeze(-1) * u
 
 
+class _single_thread:
+    """Run small batched tensor ops on one thread (many tiny kernels: threads only contend)."""
+
+    def __enter__(self):
+        self.n = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.n)
+
+
 def exact_gap_runs(features, theta0, lengths, etas, steps: int, rule: str = "all_correct",
                    correct: int = 0) -> torch.Tensor:
     """Population dynamics theta <- theta + eta g(theta) (w = g exactly) for a flat batch of
@@ -307,11 +319,16 @@ def exact_gap_runs(features, theta0, lengths, etas, steps: int, rule: str = "all
         raise ValueError("etas is invalid: expected step sizes > 0")
     K = check_int("steps", steps, minimum=1)
     out = torch.empty(theta.shape[0], K + 1, dtype=DTYPE)
+    with _single_thread():
+        _exact_loop(features, theta, T, eta, K, out, rule, correct)
+    return out
+
+
+def _exact_loop(features, theta, T, eta, K, out, rule, correct):
     for k in range(K + 1):
         out[:, k] = model_success(features, theta, T, rule, correct)
         if k < K:
             theta = theta + eta.unsqueeze(-1) * model_gap(features, theta, T, rule, correct)
-    return out
 
 
 def sample_answer_last(features, theta, lengths, group_size: int, rng: np.random.Generator,
@@ -363,17 +380,6 @@ def run_direction(algorithm: str, rewards, scores, lengths, max_lengths) -> torc
         w = sampled_direction("reinforce", rewards, scores, lengths)
         return w / torch.as_tensor(max_lengths, dtype=DTYPE).unsqueeze(-1)
     return sampled_direction(algorithm, rewards, scores, lengths)
-
-
-class _single_thread:
-    """Run small batched tensor ops on one thread (many tiny kernels: threads only contend)."""
-
-    def __enter__(self):
-        self.n = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.n)
 
 
 def simulate_answer_last(features, theta0, lengths, etas, *, algorithm: str = "grpo",
