@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: setup figures test unit nbval bench clean
+.PHONY: setup figures test unit site bench clean
 
 setup: $(STAMP)
 
@@ -23,9 +23,14 @@ $(STAMP): requirements.txt pyproject.toml
 figures: $(STAMP)
 	$(PY) scripts/run_notebooks.py --profile $(PROFILE) $(NB)
 
-## Unit tests, then nbval re-executes the committed notebooks and compares checked outputs.
+## Unit tests, the site in headless Chromium, then nbval re-executes the committed notebooks
+## and compares their checked outputs.
 test: $(STAMP)
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+## HTML page per notebook + index (claim map, gallery) + course page, offline math (build/site).
+site: $(STAMP)
+	$(PY) scripts/build_site.py
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -p no:cacheprovider
