@@ -10,7 +10,7 @@
 # through the log-odds potential and the curvature identity, computes the constants for log-linear
 # bandits exactly, and checks the bound on many random contextual bandits, with exact and sampled
 # (finite-group) updates.
-# **Run time (default profile, 2-core laptop): about 30 s.**
+# **Run time (default profile, 2-core laptop): about 35 s.**
 # Labels: **[paper]** the paper's claim, **[derived]** proved here, **[measured]** our experiment.
 
 # %%

@@ -193,7 +193,7 @@ for j, eta in enumerate(PATH_ETAS):
     ax[1].plot(np.arange(13), torch.sigmoid(path_z[:, j]), "o-", color=["tab:blue", "tab:red"][j],
                label=f"$\\eta$ = {eta} (measured)")
 ks = np.arange(13)
-ax[1].plot(ks, torch.sigmoid(path_z[0, 0] + ks * PATH_ETAS[0]), "k--", lw=1,
+ax[1].plot(ks, torch.sigmoid(path_z[0, 0] + torch.from_numpy(ks) * PATH_ETAS[0]).numpy(), "k--", lw=1,
            label="below: proved lower bound $z_0 + k\\eta$")
 ax[0].set(xlim=(-25, 25), ylim=(-5, 20), xlabel="$x$", ylabel="$y$", title="path of $\\theta_k$ along $w = g$")
 ax[0].legend(fontsize=7)
@@ -251,12 +251,15 @@ savefig(fig, "circle_model_no_collapse", notebook="03_collapse_threshold", claim
 show(fig)
 
 # %% [markdown]
-# *Notice:* on our grid every circle run ends at $J\approx1$.
+# *Notice:* no circle run collapses toward 0. Some steps do lower $J$ (transient overshoots, in a
+# minority of runs, at large $\eta$), and the slowest runs (smallest $\eta$) have not reached 1 after
+# $K$ steps, but every run certified by Theorem 1 improved, and none ends near 0.
 #
 # ## What we could not reproduce
 # **[measured]** The circle model's collapse (SPEC §5: converges for $\eta\lesssim2.5$, collapses for
 # $\eta\gtrsim4$) did not appear in our runs with one correct response, $w=g$ and the prototype's
-# 8 responses: every run ended near $J=1$ for $\eta$ up to 20. **[derived]** A reason: with one correct
+# 8 responses: no run ended near $J=0$ for $\eta$ up to 20 (the smallest final $J$ printed above
+comes from the slowest, smallest steps). **[derived]** A reason: with one correct
 # response $\operatorname{logit}J=\theta\cdot\phi_c-\log\sum_{o\ \text{wrong}}e^{\theta\cdot\phi(o)}$, and a step along
 # $g=\phi_c-\mathbb E^-\phi$ raises the correct logit relative to every incorrect logit that the incorrect
 # set's softmax weighs most, so large steps overshoot only transiently. The prototype's exact start,
