@@ -35,9 +35,9 @@ site: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests -p no:cacheprovider
 
-## Throughput of the simulation engines and speedup over a plain per-run loop.
+## Throughput of the engines, speedup over a per-run loop; appended to benchmarks/history.tsv.
 bench: $(STAMP)
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	$(PY) scripts/bench.py
 
 clean:
 	rm -rf build .pytest_cache

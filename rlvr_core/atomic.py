@@ -25,3 +25,13 @@ def atomic_write_bytes(path, data: bytes) -> Path:
 
 def atomic_write_text(path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def remove_stale_temporaries(folder) -> list[Path]:
+    """Delete temporary files that a killed writer left behind (``.<name>.*.tmp``) under ``folder``.
+    Call it only when no other writer is running (``make figures`` does, at its start)."""
+    folder = Path(folder)
+    stale = [p for p in folder.rglob(".*.tmp") if p.is_file()] if folder.exists() else []
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale

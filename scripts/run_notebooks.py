@@ -22,7 +22,9 @@ import papermill
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT))
-from rlvr_core.atomic import atomic_write_text  # noqa: E402
+from rlvr_core.atomic import atomic_write_text, remove_stale_temporaries  # noqa: E402
+from rlvr_core.cache import RESULTS_DIR  # noqa: E402
+from rlvr_core.figures import FIGURE_DIR  # noqa: E402
 from rlvr_core.validation import check_profile  # noqa: E402
 
 VOLATILE_CELL_KEYS = ("papermill", "execution")
@@ -40,16 +42,14 @@ def notebook_sources(names: list[str]) -> list[Path]:
     return paths
 
 
-def sync_pair(py: Path) -> Path:
-    """Write the .ipynb from the .py, keeping the outputs of cells whose source is unchanged."""
+def synced_notebook(py: Path):
+    """The notebook built from the .py, keeping the outputs of cells whose source is unchanged."""
     ipynb = py.with_suffix(".ipynb")
     nb = jupytext.read(py)
     if ipynb.exists():
-        old = nbformat.read(ipynb, as_version=4)
-        nb = jupytext.combine.combine_inputs_with_outputs(nb, old)
+        nb = jupytext.combine.combine_inputs_with_outputs(nb, nbformat.read(ipynb, as_version=4))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    atomic_write_text(ipynb, nbformat.writes(nb) + "\n")
-    return ipynb
+    return nb
 
 
 def strip_volatile(path: Path) -> None:
@@ -64,13 +64,15 @@ def strip_volatile(path: Path) -> None:
 
 
 def run(py: Path, profile: str) -> float:
-    ipynb = sync_pair(py)
+    ipynb = py.with_suffix(".ipynb")
+    # Sync and execute in a hidden temporary file; the committed .ipynb is replaced only at the end.
     tmp = ipynb.with_name(f".{ipynb.stem}.running.ipynb")
+    tmp.write_text(nbformat.writes(synced_notebook(py)) + "\n")
     # The default profile needs no injected cell, so the committed pair stays in sync.
     params = {} if profile == "default" else {"PROFILE": profile}
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(str(ipynb), str(tmp), parameters=params, cwd=str(NOTEBOOKS),
+        papermill.execute_notebook(str(tmp), str(tmp), parameters=params, cwd=str(NOTEBOOKS),
                                    kernel_name="python3", progress_bar=False)
         strip_volatile(tmp)
         os.replace(tmp, ipynb)
@@ -87,6 +89,11 @@ def main() -> None:
     check_profile(args.profile)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # A run killed mid-way (SIGKILL skips every cleanup) leaves only hidden temporaries: drop them.
+    for folder in (FIGURE_DIR, RESULTS_DIR):
+        remove_stale_temporaries(folder)
+    for leftover in NOTEBOOKS.glob(".*.running.ipynb"):
+        leftover.unlink()
     times = {}
     total = time.perf_counter()
     for py in notebook_sources(args.names):

@@ -1,0 +1,44 @@
+"""`make bench`: run every benchmarks/bench_*.py, print what it prints, and append each result line
+to benchmarks/history.tsv (date, commit, script, line) so a slowdown shows in the history."""
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HISTORY = ROOT / "benchmarks" / "history.tsv"
+
+
+def commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
+def main() -> int:
+    scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+    if not scripts:
+        print("no benchmarks/bench_*.py found")
+        return 1
+    today, rev, rows = dt.date.today().isoformat(), commit(), []
+    for script in scripts:
+        print(f"== {script.name}", flush=True)
+        proc = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True)
+        sys.stdout.write(proc.stdout)
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr)
+            return proc.returncode
+        rows += [f"{today}\t{rev}\t{script.stem}\t{line.strip()}" for line in proc.stdout.splitlines()
+                 if line.strip()]
+    new = not HISTORY.exists()
+    with HISTORY.open("a") as fh:
+        if new:
+            fh.write("date\tcommit\tbenchmark\tresult\n")
+        fh.write("\n".join(rows) + "\n")
+    print(f"[bench] {len(rows)} lines appended to {HISTORY.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
