@@ -67,7 +67,9 @@ def check_seed(name: str, value) -> int:
 
 def check_grid(name: str, values, *, positive: bool = True) -> list[float]:
     """A non-empty sequence of finite numbers (all > 0 when ``positive``)."""
-    values = list(values) if not isinstance(values, (str, bytes)) else None
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        _fail(name, values, "a non-empty sequence of numbers")
+    values = list(values)
     if not values:
         _fail(name, values, "a non-empty sequence of numbers")
     for i, v in enumerate(values):
