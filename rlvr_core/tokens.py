@@ -36,7 +36,7 @@ from .validation import (check_choice, check_grid, check_int, check_positive,
 
 REWARD_RULES = ("all_correct", "answer_last")
 LENGTH_MODES = ("fixed", "uniform")
-SCHEDULES = ("constant", "failure_rate")
+SCHEDULES = ("constant", "failure_rate", "theorem1")
 MAX_SEQUENCES = 200_000
 
 
@@ -308,6 +308,18 @@ class _single_thread:
         torch.set_num_threads(self.n)
 
 
+def curvature_bound(features) -> float:
+    """C with d^2/dt^2 logit J(theta + t w) >= -C |w|^2 for the answer-last model [derived].
+
+    J = p_c depends on theta only through the answer token, so logit J = theta.phi_c -
+    log sum_{v != c} exp(theta.phi_v) is concave; its second derivative along w is
+    -Var_{v ~ p(.|v != c)}(w.phi_v) >= -|w|^2 diam(Phi)^2 / 4 (a variable with range D has
+    variance <= D^2 / 4). Hence logit J(theta + eta w) >= logit J + eta <w, g> - eta^2 C |w|^2 / 2,
+    and any eta <= <w, g> / (C |w|^2) gains at least eta <w, g> / 2 (Theorem 1's form)."""
+    phi = _check_features(features)
+    return float(torch.cdist(phi, phi).max() ** 2 / 4)
+
+
 def exact_gap_runs(features, theta0, lengths, etas, steps: int, rule: str = "all_correct",
                    correct: int = 0) -> torch.Tensor:
     """Population dynamics theta <- theta + eta g(theta) (w = g exactly) for a flat batch of
@@ -390,9 +402,11 @@ def simulate_answer_last(features, theta0, lengths, etas, *, algorithm: str = "g
     """Sampled updates theta <- theta + eta_k w_k of the answer-last model for R runs at once.
 
     ``theta0`` ``[R, d]`` (or ``[d]``, shared), ``lengths`` ``[R]``, ``etas`` ``[R]``: one flat
-    batch of runs (build grids with ``grid_runs``). ``schedule="failure_rate"`` uses
-    eta_k = eta (1 - J_k) / (1 - J_0) with the exact J_k (an oracle schedule following the
-    (1 - J) factor of the threshold). Returns ``J`` ``[R, steps + 1]`` (exact success rate after
+    batch of runs (build grids with ``grid_runs``). Schedules (both oracles: they use the exact
+    J_k and g_k): ``"failure_rate"`` eta_k = eta (1 - J_k) / (1 - J_0), the (1 - J) factor of
+    the threshold; ``"theorem1"`` eta_k = min(eta, [<w_k, g_k>]_+ / (C |w_k|^2)) with C =
+    ``curvature_bound(features)``, the step that guarantees
+    logit J_{k+1} >= logit J_k + eta_k <w_k, g_k> / 2 (see ``curvature_bound``). Returns ``J`` ``[R, steps + 1]`` (exact success rate after
     every step) and ``align`` ``[R, steps]`` (cos(w_k, g) of the realised update; 0 when
     w_k = 0).
     """
@@ -427,7 +441,13 @@ def _simulate_loop(phi, theta, T, eta, J, align, K, algorithm, group_size, rng, 
         w = run_direction(algorithm, rewards, scores, Tg, T)
         g = model_gap(phi, theta, 1, "answer_last", correct)
         align[:, k] = torch.nn.functional.cosine_similarity(w, g, dim=-1, eps=1e-300)
-        step = eta if schedule == "constant" else eta * (1 - J[:, k]) / (1 - J[:, 0])
+        if schedule == "constant":
+            step = eta
+        elif schedule == "failure_rate":
+            step = eta * (1 - J[:, k]) / (1 - J[:, 0])
+        else:  # theorem1: cap eta_k at [<w, g>]_+ / (C |w|^2)
+            cap = (w * g).sum(-1).clamp_min(0) / (curvature_bound(phi) * w.pow(2).sum(-1))
+            step = torch.minimum(eta, torch.nan_to_num(cap, nan=0.0))
         theta = theta + step.unsqueeze(-1) * w
 
 
