@@ -1,0 +1,98 @@
+"""The step-size checker against independent computations."""
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from rlvr_core.checker import check_step_size, probe_step_size
+from rlvr_core.directions import population_direction
+from rlvr_core.gap import curvature_identity, exact_gap, sample_responses, success_prob
+from rlvr_core.policies import random_log_linear
+
+D = torch.float64
+
+
+@pytest.mark.parametrize("algorithm, c", [
+    ("reinforce", 0.3 * 0.7), ("grpo", math.sqrt(0.21) / 10), ("grpo_no_length", math.sqrt(0.21)),
+    ("gap", 1.0)])
+def test_statistics_mode_formula(algorithm, c):
+    rep = check_step_size(success_rate=0.3, response_length=10, token_grad_norm=2.0,
+                          token_smoothness=0.5, algorithm=algorithm)
+    assert math.isclose(rep.eta_safe, 1 / (c * (2 * 10 * 0.5 + (10 * 2.0) ** 2)), rel_tol=1e-12)
+    mart = check_step_size(success_rate=0.3, response_length=10, token_grad_norm=2.0,
+                           token_smoothness=0.5, algorithm=algorithm, moment="martingale")
+    assert math.isclose(mart.eta_safe, 1 / (c * (10 + 10 * 4.0)), rel_tol=1e-12)
+
+
+def test_statistics_bound_guarantees_half_gain_on_a_bandit():
+    """With exact G_o, L_o of a one-token log-linear bandit, the predicted step keeps at least
+    half the first-order gain of logit J along the GRPO population direction."""
+    from rlvr_core.theory import loglinear_constants
+    pol = random_log_linear(1, 8, 3, num_correct=2, seed=3)
+    theta = torch.randn(3, dtype=D, generator=torch.Generator().manual_seed(1))
+    L, G = (float(x) for x in loglinear_constants(pol.features[0]))
+    st = exact_gap(pol, theta)
+    rep = check_step_size(success_rate=float(st.J), response_length=1, token_grad_norm=G,
+                          token_smoothness=L, algorithm="grpo")
+    w = population_direction("grpo", st.J, st.gap)[0]
+    gain = torch.logit(success_prob(pol, theta + rep.eta_safe * w)) - torch.logit(st.J)
+    assert float(gain) >= 0.5 * rep.eta_safe * float(w @ st.gap[0]) - 1e-12
+
+
+def test_probe_matches_exact_quantities_with_many_samples():
+    pol = random_log_linear(3, 6, 3, num_correct=2, seed=5)
+    theta0 = torch.randn(3, dtype=D, generator=torch.Generator().manual_seed(2))
+    theta = theta0.clone().requires_grad_(True)
+    idx = sample_responses(pol, theta0, 40_000, torch.Generator().manual_seed(0))
+    rewards = torch.gather(pol.rewards, 1, idx)
+    rep = probe_step_size(lambda: torch.gather(pol.log_probs(theta), 1, idx), [theta], rewards,
+                          algorithm="grpo_no_length")
+    assert torch.equal(theta.detach(), theta0), "parameters restored after the probe"
+    st = exact_gap(pol, theta0)
+    g = st.gap.mean(0)
+    assert abs(rep.details["||g|| (Gradient Gap)"] - float(g.norm())) / float(g.norm()) < 0.03
+    w = population_direction("grpo_no_length", st.J, st.gap).mean(0)
+    u = w / w.norm()
+    kappa = float(curvature_identity(pol, theta0, u).mean())
+    assert abs(rep.details["curvature along w/||w||"] - kappa) < 0.05 * abs(kappa) + 1e-3
+    assert math.isclose(rep.eta_no_gain, 2 * rep.eta_safe)
+
+
+def test_probe_verdicts_and_errors():
+    # one correct response per prompt: the log-odds is concave (notebook 01), kappa < 0
+    pol = random_log_linear(2, 6, 3, num_correct=1, seed=0)
+    theta = torch.zeros(3, dtype=D, requires_grad=True)
+    idx = sample_responses(pol, theta.detach(), 32, torch.Generator().manual_seed(0))
+    r = torch.gather(pol.rewards, 1, idx)
+    fn = lambda: torch.gather(pol.log_probs(theta), 1, idx)  # noqa: E731
+    rep = probe_step_size(fn, [theta], r, learning_rate=1e-6)
+    assert rep.verdict.startswith("safe") and "assumptions" in str(rep)
+    assert probe_step_size(fn, [theta], r, learning_rate=1e6).verdict.startswith("unsafe")
+    with pytest.raises(ValueError, match="rewards"):
+        probe_step_size(fn, [theta], torch.ones_like(r))
+    with pytest.raises(ValueError, match="params"):
+        probe_step_size(fn, [], r)
+    with pytest.raises(ValueError, match="algorithm"):
+        probe_step_size(fn, [theta], r, algorithm="ppo")
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(success_rate=1.0), "success_rate"), (dict(response_length=0), "response_length"),
+    (dict(token_grad_norm=-1.0), "token_grad_norm"), (dict(algorithm="sgd"), "algorithm"),
+    (dict(moment="typical"), "moment"), (dict(learning_rate=0.0), "learning_rate")])
+def test_statistics_bad_inputs(kwargs, name):
+    base = dict(success_rate=0.5, response_length=4, token_grad_norm=1.0, token_smoothness=1.0)
+    with pytest.raises(ValueError, match=name):
+        check_step_size(**{**base, **kwargs})
+
+
+def test_cli():
+    out = subprocess.run([sys.executable, "-m", "rlvr_core", "check-lr", "--success-rate", "0.4",
+                          "--length", "64", "--token-grad-norm", "1", "--lr", "1e-3"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "predicted safe step" in out.stdout and "learning rate" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "rlvr_core", "check-lr", "--success-rate", "1.5",
+                          "--length", "64", "--token-grad-norm", "1"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "success_rate" in bad.stderr
