@@ -42,10 +42,10 @@ class GapStats:
 def _require_both_outcomes(policy: ResponsePolicy) -> None:
     r = policy.rewards
     if torch.any(r.sum(-1) == 0):
-        raise ValueError("rewards is invalid: every prompt needs at least one correct response "
+        raise ValueError("rewards is invalid: expected at least one correct response per prompt "
                          "(the Gradient Gap is undefined without one)")
     if torch.any(r.sum(-1) == r.shape[-1]):
-        raise ValueError("rewards is invalid: every prompt needs at least one incorrect response "
+        raise ValueError("rewards is invalid: expected at least one incorrect response per prompt "
                          "(the Gradient Gap is undefined without one)")
 
 

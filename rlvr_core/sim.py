@@ -105,7 +105,7 @@ def _check_batch(features, rewards, theta0, etas):
         raise ValueError("rewards is invalid: expected binary values in {0, 1}")
     n_correct = r.sum(-1)
     if torch.any(n_correct == 0) or torch.any(n_correct == r.shape[-1]):
-        raise ValueError("rewards is invalid: every prompt needs a correct and an incorrect response")
+        raise ValueError("rewards is invalid: expected a correct and an incorrect response per prompt")
     etas = torch.as_tensor(etas, dtype=DTYPE).reshape(-1)
     if etas.numel() == 0:
         raise ValueError("etas=[] is invalid: expected a non-empty sequence of numbers > 0")

@@ -1,0 +1,68 @@
+"""One table of bad inputs across the library: each must raise a ValueError whose message names
+the parameter and says what is allowed ("expected ...")."""
+import math
+
+import pytest
+import torch
+
+from rlvr_core import checker, directions, gap, instances, policies, sim, theory, tokens
+from rlvr_core import validation as V
+
+D = torch.float64
+PHI = policies.circle_features(8)                     # [1, 8, 2]
+R = torch.tensor([[1.0] + [0.0] * 7])
+POL = policies.LogLinearPolicy(PHI, R)
+TOK = tokens.circle_token_features(8)
+
+BAD = [
+    # (description, call, parameter named in the message)
+    ("negative step", lambda: sim.simulate(PHI, R, torch.zeros(2), [-1.0], 5), "etas"),
+    ("zero step", lambda: sim.simulate(PHI, R, torch.zeros(2), [0.0], 5), "etas"),
+    ("nan step", lambda: sim.simulate(PHI, R, torch.zeros(2), [math.nan], 5), "etas"),
+    ("empty step grid", lambda: sim.simulate(PHI, R, torch.zeros(2), [], 5), "etas"),
+    ("zero iterations", lambda: sim.simulate(PHI, R, torch.zeros(2), [1.0], 0), "num_steps"),
+    ("group of one", lambda: sim.simulate(PHI, R, torch.zeros(2), [1.0], 5, direction="grpo", group_size=1), "group_size"),
+    ("unknown direction", lambda: sim.simulate(PHI, R, torch.zeros(2), [1.0], 5, direction="ppo"), "direction"),
+    ("unknown step rule", lambda: sim.simulate(PHI, R, torch.zeros(2), [1.0], 5, step_rule="adam"), "step_rule"),
+    ("negative seed", lambda: sim.simulate(PHI, R, torch.zeros(2), [1.0], 5, seed=-1), "seed"),
+    ("no correct response", lambda: sim.simulate(PHI, torch.zeros(1, 8), torch.zeros(2), [1.0], 5), "rewards"),
+    ("theta of wrong size", lambda: sim.simulate(PHI, R, torch.zeros(3), [1.0], 5), "theta0"),
+    ("empty grid", lambda: sim.make_grid([], 2, 2), "etas"),
+    ("no seeds", lambda: sim.make_grid([1.0], 0, 2), "num_seeds"),
+    ("features with one response", lambda: theory.feature_diameter(torch.zeros(1, 2)), "features"),
+    ("length 0", lambda: tokens.check_length(0), "length"),
+    ("vocabulary of one", lambda: tokens.check_vocab_size(1), "vocab"),
+    ("token length 0", lambda: tokens.AutoregressiveLogLinear(TOK, 0), "length"),
+    ("unknown algorithm (tokens)", lambda: tokens.simulate_answer_last(TOK, torch.zeros(2), torch.tensor([2]), torch.tensor([1.0]), algorithm="ppo"), "algorithm"),
+    ("negative token step", lambda: tokens.simulate_answer_last(TOK, torch.zeros(2), torch.tensor([2]), torch.tensor([-1.0])), "etas"),
+    ("unknown schedule", lambda: tokens.simulate_answer_last(TOK, torch.zeros(2), torch.tensor([2]), torch.tensor([1.0]), schedule="cosine"), "schedule"),
+    ("unknown algorithm (directions)", lambda: directions.sampled_direction("ppo", torch.ones(3), torch.ones(3, 2)), "algorithm"),
+    ("group of one (directions)", lambda: directions.sampled_direction("grpo", torch.ones(1), torch.ones(1, 2)), "group size"),
+    ("length 0 (population)", lambda: directions.population_direction("grpo", 0.5, torch.ones(2), length=0), "length"),
+    ("zero response length", lambda: directions.response_weights("grpo", torch.zeros(3)), "lengths"),
+    ("probability 1", lambda: checker.check_step_size(success_rate=1.0, response_length=4, token_grad_norm=1.0, token_smoothness=1.0), "success_rate"),
+    ("probability -0.2", lambda: checker.check_step_size(success_rate=-0.2, response_length=4, token_grad_norm=1.0, token_smoothness=1.0), "success_rate"),
+    ("learning rate 0", lambda: checker.check_step_size(success_rate=0.5, response_length=4, token_grad_norm=1.0, token_smoothness=1.0, learning_rate=0.0), "learning_rate"),
+    ("empty response set", lambda: policies.LogLinearPolicy(torch.zeros(0, 2), []), "features"),
+    ("mismatched shapes", lambda: policies.LogLinearPolicy(torch.zeros(3, 2), [1, 0]), "rewards"),
+    ("reward outside {0,1}", lambda: policies.LogLinearPolicy(torch.zeros(3, 2), [1, 0, 0.5]), "rewards"),
+    ("no correct response (gap)", lambda: gap.exact_gap(policies.LogLinearPolicy(torch.zeros(3, 2, dtype=D), [0, 0, 0]), torch.zeros(2)), "rewards"),
+    ("zero samples", lambda: gap.mc_gap(POL, torch.zeros(2), 0), "n"),
+    ("quadratic-logit a <= 0", lambda: instances.QuadraticLogitPolicy(a=0.0), "a"),
+    ("unknown profile", lambda: V.check_profile("huge"), "PROFILE"),
+    ("seed too large", lambda: V.check_seed("SEED", 2**40), "SEED"),
+    ("string grid", lambda: V.check_grid("ETAS", "[1, 2]"), "ETAS"),
+]
+
+
+def test_table_is_large_enough():
+    assert len(BAD) >= 30
+
+
+@pytest.mark.parametrize("call, name", [(c, n) for _, c, n in BAD], ids=[d for d, _, _ in BAD])
+def test_bad_input_is_rejected_with_a_clear_message(call, name):
+    with pytest.raises(ValueError) as err:
+        call()
+    message = str(err.value)
+    assert name in message, message
+    assert "expected" in message, f"message does not say what is allowed: {message}"
