@@ -100,7 +100,7 @@ def sample_completions(model, tok, prompts: list[str], max_new_tokens: int,
 def success_rate(model, task, tok, *, samples_per_problem: int = 2, temperature: float = 1.0,
                  seed: int = 0, max_new_tokens: int | None = None) -> float:
     """Sampled pass@1 over every problem of the task (temperature 1 unless told)."""
-    pairs = task.problems() * samples_per_problem
+    pairs = list(task.problems()) * samples_per_problem
     prompts = [task.prompt(a, b) for a, b in pairs]
     max_new = max_new_tokens or task.max_response_length + 4
     was_training = model.training
@@ -114,9 +114,11 @@ def warm_start_key(params: dict) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def warm_start_tiny(scratch_len: int = 4, *, digits: int = 1, target: float = 0.3,
+def warm_start_tiny(scratch_len: int = 4, *, digits: int = 1, num_problems: int = 16,
+                    target: float = 0.3,
                     seed: int = 0, lr: float = 3e-3, batch_size: int = 128,
-                    max_steps: int = 3000, check_every: int = 10, cache_dir=None,
+                    max_steps: int = 3000, check_every: int = 10, optim: str = "adamw",
+                    cache_dir=None,
                     refresh: bool = False, verbose: bool = False) -> Path:
     """Supervised warm start of the tiny model on ``ScratchpadSum(scratch_len, digits)``, stopped
     at the first check whose sampled success rate reaches ``target`` (so it lands in 20–60% for
@@ -129,18 +131,22 @@ def warm_start_tiny(scratch_len: int = 4, *, digits: int = 1, target: float = 0.
     check_int("batch_size", batch_size, minimum=1)
     check_int("max_steps", max_steps, minimum=1)
     check_int("check_every", check_every, minimum=1)
-    params = {"scratch_len": scratch_len, "digits": digits, "target": target, "seed": seed,
+    if optim not in ("adamw", "sgd"):
+        raise ValueError(f"optim={optim!r} is invalid: expected 'adamw' or 'sgd'")
+    params = {"optim": optim, "scratch_len": scratch_len, "digits": digits,
+              "num_problems": num_problems, "target": target, "seed": seed,
               "lr": lr, "batch_size": batch_size, "max_steps": max_steps,
               "check_every": check_every, "model": "tiny-qwen2-w64-l2", "format": 1}
     folder = Path(cache_dir or CACHE_DIR) / f"tiny-warm-{warm_start_key(params)}"
     if (folder / "warm_start.json").exists() and not refresh:
         return folder
     cpu_threads()
-    task = ScratchpadSum(scratch_len, digits)
+    task = ScratchpadSum(scratch_len, digits, num_problems)
     model, tok = build_tiny_model(seed)
     rng = np.random.default_rng(seed)
     pairs = task.problems()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    opt = (torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0) if optim == "adamw"
+           else torch.optim.SGD(model.parameters(), lr=lr))
     t0 = time.perf_counter()
     history, reached = [], None
     model.train()
@@ -155,14 +161,16 @@ def warm_start_tiny(scratch_len: int = 4, *, digits: int = 1, target: float = 0.
         loss.backward()
         opt.step()
         if step % check_every == 0:
-            rate = success_rate(model, task, tok, samples_per_problem=1, seed=seed + step)
+            rate = success_rate(model, task, tok, samples_per_problem=max(1, 128 // len(pairs)),
+                                seed=seed + step)
             history.append((step, float(loss.detach()), rate))
             if verbose:
                 print(f"warm start step {step}: loss {float(loss):.3f}, success {rate:.2f}")
             if rate >= target:
                 reached = step
                 break
-    final = success_rate(model, task, tok, samples_per_problem=4, seed=seed + 10**6)
+    final = success_rate(model, task, tok, samples_per_problem=max(4, 512 // len(pairs)),
+                         seed=seed + 10**6)
     info = {"params": params, "task": task.name, "steps": step, "reached_target": reached is not None,
             "success_rate_check": history[-1][2] if history else None,
             "success_rate_final": final, "seconds": time.perf_counter() - t0,

@@ -43,6 +43,7 @@ class RunConfig:
     task: str = "scratchpad_sum"
     scratch_len: int = 4
     digits: int = 1
+    num_problems: int = 16
     warm_start_target: float = 0.3
     learning_rate: float = 0.1
     loss_type: str = "grpo"
@@ -120,7 +121,7 @@ class RunConfig:
         from .task import ChatSum, ScratchpadSum
 
         if self.task == "scratchpad_sum":
-            return ScratchpadSum(self.scratch_len, self.digits)
+            return ScratchpadSum(self.scratch_len, self.digits, self.num_problems)
         return ChatSum(self.digits)
 
     def to_dict(self) -> dict:
@@ -195,7 +196,8 @@ def resolve_model(cfg: RunConfig) -> Path | str:
     """The local folder holding the run's starting model (built/converted on demand)."""
     if cfg.model == "tiny":
         from .models import warm_start_tiny
-        return warm_start_tiny(cfg.scratch_len, digits=cfg.digits, target=cfg.warm_start_target)
+        return warm_start_tiny(cfg.scratch_len, digits=cfg.digits, num_problems=cfg.num_problems,
+                               target=cfg.warm_start_target)
     if cfg.model == "smollm2":
         from .smollm2 import convert_smollm2
         return convert_smollm2()

@@ -39,17 +39,20 @@ class ScratchpadSum:
     """``a+b=`` → ``<scratch_len free chars>|<a+b><eos>``, strictly verified."""
     scratch_len: int = 4
     digits: int = 1
+    num_problems: int = 16      # a fixed subset of the (10**digits)**2 sums (the training prompts)
 
     def __post_init__(self):
         check_int("scratch_len", self.scratch_len, minimum=0, maximum=256)
         check_int("digits", self.digits, minimum=1, maximum=3)
+        check_int("num_problems", self.num_problems, minimum=1, maximum=(10 ** self.digits) ** 2)
 
     @property
     def name(self) -> str:
-        return f"scratchpad_sum_L{self.scratch_len}_d{self.digits}"
+        return f"scratchpad_sum_L{self.scratch_len}_d{self.digits}_n{self.num_problems}"
 
-    def problems(self, num_problems: int | None = None, seed: int = 0):
-        return _problems(self.digits, num_problems, check_seed("seed", seed))
+    def problems(self):
+        """The training prompts: a fixed (seed 0) subset of ``num_problems`` sums."""
+        return _problems(self.digits, self.num_problems, 0)
 
     @staticmethod
     def prompt(a: int, b: int) -> str:

@@ -1,0 +1,77 @@
+"""Named run sets of notebook 07 (so the notebook, the background jobs and the benchmark share
+them), and the analysis of a learning-rate sweep: final success, collapse, measured threshold."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..validation import check_grid, check_int, check_probability
+from .runner import RunConfig, run_or_load
+
+
+def smollm2_configs(learning_rates=(0.003, 0.03, 0.3), loss_types=("grpo",), seeds=(0,),
+                    max_steps: int = 30) -> list[RunConfig]:
+    """The cached SmolLM2 set: SGD, clipping off, 8 generations x 2 prompts, 24 new tokens."""
+    check_grid("learning_rates", learning_rates)
+    return [RunConfig(model="smollm2", task="chat_sum", digits=1, learning_rate=lr, loss_type=lt,
+                      scale_rewards="group", optim="sgd", max_grad_norm=0.0, num_generations=8,
+                      per_device_train_batch_size=16, max_steps=max_steps,
+                      max_completion_length=24, temperature=1.0, seed=s, dataset_size=1024)
+            for lt in loss_types for lr in learning_rates for s in seeds]
+
+
+def run_all(configs, *, refresh: bool = False, progress: bool = True) -> list[dict]:
+    """Run (or load from results/llm) each configuration in turn; resumable."""
+    it = configs
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(configs, desc="GRPO runs", leave=False)
+    return [run_or_load(c, refresh=refresh) for c in it]
+
+
+def final_success(result: dict, last: int = 5) -> float:
+    """Mean batch success over the last ``last`` steps of a run."""
+    r = [m["reward"] for m in result["metrics"] if m.get("reward") is not None]
+    return float(np.mean(r[-last:])) if r else math.nan
+
+
+def sweep_table(results: list[dict], last: int = 5):
+    """(learning rates, seeds) grid of final success from a list of runs of one setting."""
+    lrs = sorted({r["config"]["learning_rate"] for r in results})
+    seeds = sorted({r["config"]["seed"] for r in results})
+    table = np.full((len(lrs), len(seeds)), np.nan)
+    start = np.full(len(seeds), np.nan)
+    for r in results:
+        i, j = lrs.index(r["config"]["learning_rate"]), seeds.index(r["config"]["seed"])
+        table[i, j] = final_success(r, last)
+        start[j] = r["metrics"][0]["reward"]
+    return np.array(lrs), np.array(seeds), table
+
+
+def threshold(lrs, final, start: float, *, collapse_frac: float = 0.5):
+    """Measured learning-rate threshold from a sweep: the geometric mean of the largest rate whose
+    mean final success stays at or above ``collapse_frac x start`` and the next (collapsing) rate.
+    Returns (threshold, largest stable rate, smallest collapsing rate above it); NaN entries when
+    the sweep shows no collapse or no stable rate."""
+    lrs = np.asarray(check_grid("lrs", list(lrs)))
+    check_probability("collapse_frac", collapse_frac)
+    final = np.asarray(final, dtype=float)
+    if final.ndim == 2:
+        final = np.nanmean(final, axis=1)
+    stable = final >= collapse_frac * start
+    order = np.argsort(lrs)
+    lrs, stable = lrs[order], stable[order]
+    if stable.all():
+        return math.nan, float(lrs[-1]), math.nan
+    first_bad = int(np.argmin(stable))
+    if first_bad == 0:
+        return math.nan, math.nan, float(lrs[0])
+    lo, hi = float(lrs[first_bad - 1]), float(lrs[first_bad])
+    return math.sqrt(lo * hi), lo, hi
+
+
+def log_grid(lo: float, hi: float, n: int) -> list[float]:
+    """``n`` rates log-spaced from ``lo`` to ``hi``, rounded to 3 significant digits."""
+    check_int("n", n, minimum=2)
+    return [float(f"{x:.3g}") for x in np.geomspace(lo, hi, n)]
