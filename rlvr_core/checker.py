@@ -152,8 +152,9 @@ def probe_step_size(log_prob_fn: Callable[[], torch.Tensor], params: Sequence[to
     lengths = torch.ones_like(r) if lengths is None else torch.as_tensor(lengths, dtype=torch.float64)
     mixed = (r.sum(-1) > 0) & (r.sum(-1) < r.shape[1])
     if not mixed.any():
-        raise ValueError("rewards is invalid: no prompt of the probe has both a correct and an "
-                         "incorrect response, so the Gradient Gap cannot be estimated")
+        raise ValueError("rewards is invalid: expected at least one prompt of the probe with both "
+                         "a correct and an incorrect response (else the Gradient Gap cannot be "
+                         "estimated)")
     P, G = r.shape
     lp = log_prob_fn()
     if lp.shape != r.shape:
@@ -203,3 +204,43 @@ def probe_step_size(log_prob_fn: Callable[[], torch.Tensor], params: Sequence[to
                      "g, w and the curvature estimated from the probe's sampled responses",
                      "plain SGD step theta + lr * w: no Adam, no clipping, no KL (SPEC 6)",
                      f"finite differences with eps={eps:g} along w/||w||"])
+
+
+def probe_policy(policy, theta, group_size: int, *, algorithm: str = "grpo_no_length",
+                 seed: int = 0, learning_rate: float | None = None) -> StepSizeReport:
+    """``probe_step_size`` on a ``ResponsePolicy`` (bandits, enumerated token models): draws
+    ``group_size`` responses per prompt and probes the update they define."""
+    from .gap import sample_responses
+    from .validation import check_seed
+
+    check_int("group_size", group_size, minimum=2)
+    theta = policy._check_theta(theta).detach().clone().requires_grad_(True)
+    gen = torch.Generator().manual_seed(check_seed("seed", seed))
+    idx = sample_responses(policy, theta.detach(), group_size, gen)
+    rewards = torch.gather(policy.rewards, 1, idx)
+    return probe_step_size(lambda: torch.gather(policy.log_probs(theta), 1, idx), [theta], rewards,
+                           algorithm=algorithm, learning_rate=learning_rate)
+
+
+def one_step_threshold(policy, theta, w, etas, *, keep: float = 0.0) -> float:
+    """The exact largest step on the increasing grid ``etas`` up to which one step theta + eta w
+    keeps at least the fraction ``keep`` of its first-order gain in the mean log-odds:
+    mean_q logit J_q(theta + eta' w) - mean_q logit J_q(theta) >= keep * eta' * <w, mean_q g_q>
+    for every grid step eta' <= eta (``keep=0``: J does not fall; ``keep=0.5``: the safe step of
+    the checker). ``inf`` if the whole grid qualifies."""
+    from .gap import exact_gap, success_prob
+
+    etas = torch.as_tensor(etas, dtype=torch.float64)
+    if etas.ndim != 1 or etas.numel() == 0 or torch.any(etas <= 0) or torch.any(etas.diff() <= 0):
+        raise ValueError("etas is invalid: expected an increasing 1-D grid of steps > 0")
+    check_probability("keep", keep, open_interval=False)
+    theta = policy._check_theta(theta).detach()
+    w = policy._check_theta(w).detach()
+    slope = float(w @ exact_gap(policy, theta).gap.mean(0))
+    base = torch.logit(success_prob(policy, theta)).mean()
+    gain = torch.logit(success_prob(policy, theta + etas[:, None] * w)).mean(-1) - base
+    bad = torch.nonzero(gain < keep * etas * slope)
+    if bad.numel() == 0:
+        return math.inf
+    first = int(bad[0])
+    return float(etas[first - 1]) if first > 0 else 0.0
