@@ -96,3 +96,27 @@ def test_cli():
     bad = subprocess.run([sys.executable, "-m", "rlvr_core", "check-lr", "--success-rate", "1.5",
                           "--length", "64", "--token-grad-norm", "1"], capture_output=True, text=True)
     assert bad.returncode == 2 and "success_rate" in bad.stderr
+
+
+def test_one_step_threshold_and_probe_on_quadratic_logit():
+    """z = y - a x^2 along w = g = (-2ax, 1): gain(eta) = eta (1 + 4a^2x^2) - 4a^3x^2 eta^2 exactly,
+    so the step keeping a fraction k of the first-order gain is (1-k)(1+4a^2x^2)/(4a^3x^2)."""
+    from rlvr_core.checker import one_step_threshold, probe_policy
+    from rlvr_core.instances import QuadraticLogitPolicy
+
+    a, x = 1.0, 0.7
+    pol = QuadraticLogitPolicy(a=a)
+    theta = torch.tensor([x, 0.2], dtype=D)
+    g = torch.tensor([-2 * a * x, 1.0], dtype=D)
+    etas = torch.linspace(1e-3, 3, 30_001, dtype=D)
+    for keep in (0.0, 0.5):
+        want = (1 - keep) * (1 + 4 * a**2 * x**2) / (4 * a**3 * x**2)
+        got = one_step_threshold(pol, theta, g, etas, keep=keep)
+        assert abs(got - want) <= 2e-4, (keep, got, want)
+    # two responses: the conditional variances vanish and the probe's quadratic model is exact
+    rep = probe_policy(pol, theta, 64, algorithm="grpo_no_length", seed=0)
+    w = rep.details["||w|| (update)"]
+    kappa = rep.details["curvature along w/||w||"]
+    u = g / g.norm()  # the sampled grpo direction is parallel to g here
+    assert abs(kappa - (-2 * a * float(u[0]) ** 2)) < 1e-5
+    assert abs(rep.details["cos(w, g)"] - 1) < 1e-12 and w > 0
