@@ -187,7 +187,7 @@ safe_iid = torch.stack([one_step_safe_eta(lambda t, T=T: model_success(PHI, t, T
 # J never drops on the whole grid: no finite one-step threshold (censored at the grid's end)
 safe_iid = torch.where(safe_iid >= fine[-1], torch.nan, safe_iid)
 ratio_pred = T_axis * (1 - J0 ** (1 / T_axis)) / (1 - J0)  # ||g_T|| / ||g_1|| at the same p_c
-L_run, E_run = grid_runs(T_axis, torch.tensor(ETAS))
+L_run, E_run = grid_runs(T_axis, ETAS)
 J_iid = exact_gap_runs(PHI, start_theta(PHI, J0, L_run, "all_correct"), L_run, E_run, STEPS,
                        "all_correct")
 final_iid = J_iid[:, -1].reshape(len(LENGTHS), len(ETAS))
@@ -249,7 +249,7 @@ show(fig)
 
 # %%
 def answer_last_sweep(algorithm):
-    L, E, _ = grid_runs(T_axis, torch.tensor(ETAS), torch.arange(SEEDS))
+    L, E, _ = grid_runs(T_axis, ETAS, torch.arange(SEEDS))
     theta0 = start_theta(PHI, J0)
     out = simulate_answer_last(PHI, theta0, L, E, algorithm=algorithm, group_size=GROUP_SIZE,
                                steps=STEPS, seed=SEED)

@@ -1,3 +1,18 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # 06 · REINFORCE, GRPO, Dr. GRPO and DAPO as update directions
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/rlvr-companion/rlvr-gradient-gap/blob/main/notebooks/06_algorithms.ipynb)
@@ -11,7 +26,7 @@
 # For a practitioner: "the same learning rate" means very different steps across these algorithms,
 # and the safe learning rate of one does not transfer to another.
 #
-# **Covers:** SPEC prediction P7. **Run time (default profile, 2-core laptop): about 30 s.**
+# **Covers:** SPEC prediction P7. **Run time (default profile, 2-core laptop): about 25 s.**
 # Statements are labelled **[paper]**, **[derived]** or **[measured]**.
 
 # %%
@@ -170,7 +185,7 @@ def collapse_sweep():
     algs = list(ALGORITHMS)
     out = {}
     for alg in algs:
-        E, _ = grid_runs(torch.tensor(ETAS), torch.arange(SEEDS))
+        E, _ = grid_runs(ETAS, torch.arange(SEEDS))
         res = simulate_answer_last(PHI, THETA0, torch.full_like(E, MAX_LENGTH), E, algorithm=alg,
                                    group_size=GROUP_SIZE, steps=STEPS, seed=SEED,
                                    length_mode="uniform")

@@ -207,3 +207,29 @@ def test_grid_runs_order():
 def test_bad_inputs_name_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_curvature_bound_vs_brute_force():
+    """C = diam^2 / 4 bounds -d2/dt2 logit J along random directions (autograd)."""
+    from torch.func import jacfwd
+    from rlvr_core.tokens import curvature_bound
+    C = curvature_bound(PHI)
+    assert C == pytest.approx(1.0)
+    gen = torch.Generator().manual_seed(4)
+    for _ in range(20):
+        theta = 3 * torch.randn(2, generator=gen, dtype=torch.float64)
+        w = torch.randn(2, generator=gen, dtype=torch.float64)
+        f = lambda t: torch.logit(model_success(PHI, theta + t * w, 1))  # noqa: E731
+        curv = jacfwd(jacfwd(f))(torch.zeros((), dtype=torch.float64))
+        assert float(curv) <= 1e-12 and -float(curv) <= C * float(w @ w) + 1e-12
+
+
+def test_theorem1_schedule_never_lowers_J():
+    theta0 = start_theta(PHI, 0.2)
+    E, _ = grid_runs([10.0, 100.0, 1000.0], torch.arange(8))
+    out = simulate_answer_last(PHI, theta0, torch.full_like(E, 16), E, algorithm="grpo_no_length",
+                               steps=60, seed=1, schedule="theorem1")
+    assert torch.all(out["J"][:, 1:] >= out["J"][:, :-1] - 1e-12)
+    const = simulate_answer_last(PHI, theta0, torch.full_like(E, 16), E,
+                                 algorithm="grpo_no_length", steps=60, seed=1)
+    assert torch.any(const["J"][:, 1:] < const["J"][:, :-1] - 1e-3)  # without the cap J does fall
