@@ -45,7 +45,8 @@ def sequence_log_probs(model, prompt_ids, prompt_mask, completion_ids, completio
     input_ids = torch.cat([prompt_ids, completion_ids], 1)
     attn = torch.cat([prompt_mask, completion_mask], 1)
     logits = model(input_ids=input_ids, attention_mask=attn).logits
-    logits = logits[:, prompt_ids.shape[1] - 1:-1].float() / temperature
+    logits = logits[:, prompt_ids.shape[1] - 1:-1]
+    logits = logits.to(torch.promote_types(logits.dtype, torch.float32)) / temperature
     logp = torch.log_softmax(logits, -1).gather(-1, completion_ids[..., None]).squeeze(-1)
     return (logp * completion_mask).sum(-1)
 

@@ -75,3 +75,44 @@ def log_grid(lo: float, hi: float, n: int) -> list[float]:
     """``n`` rates log-spaced from ``lo`` to ``hi``, rounded to 3 significant digits."""
     check_int("n", n, minimum=2)
     return [float(f"{x:.3g}") for x in np.geomspace(lo, hi, n)]
+
+
+TINY_COMMON = dict(model="tiny", task="scratchpad_sum", digits=1, num_problems=16,
+                   warm_start_target=0.3, scale_rewards="group", optim="sgd", max_grad_norm=0.0,
+                   num_generations=8, per_device_train_batch_size=64, max_completion_length=24,
+                   temperature=1.0, dataset_size=4096)
+
+
+def tiny_plan(profile: str = "default") -> dict:
+    """Sizes of notebook 07's tiny-model experiments per profile."""
+    if profile == "full":
+        return {"lrs": log_grid(0.003, 1.0, 9), "seeds": (0, 1, 2, 3, 4), "steps": 60,
+                "compare_seeds": (0, 1, 2), "lengths": (2, 16), "plateau_steps": 400,
+                "plateau_lr": 0.03, "plateau_seeds": (0, 1, 2)}
+    return {"lrs": log_grid(0.003, 1.0, 7), "seeds": (0, 1, 2), "steps": 30,
+            "compare_seeds": (0, 1), "lengths": (2, 16), "plateau_steps": 200,
+            "plateau_lr": 0.03, "plateau_seeds": (0,)}
+
+
+def tiny_sweep_configs(plan: dict, loss_type: str, scratch_len: int, seeds) -> list[RunConfig]:
+    return [RunConfig(**TINY_COMMON, scratch_len=scratch_len, learning_rate=lr,
+                      loss_type=loss_type, max_steps=plan["steps"], seed=s)
+            for lr in plan["lrs"] for s in seeds]
+
+
+def tiny_all_configs(plan: dict) -> dict:
+    """{(loss_type, scratch_len): [RunConfig]} for the main sweep and the comparison, plus
+    ("plateau", L) for the long fixed-rate runs."""
+    out = {}
+    short, long_ = plan["lengths"]
+    out[("grpo", short)] = tiny_sweep_configs(plan, "grpo", short, plan["seeds"])
+    for lt in ("grpo", "dr_grpo", "dapo"):
+        for L in (short, long_):
+            if (lt, L) not in out:
+                seeds = plan["compare_seeds"] if lt != "dapo" else plan["compare_seeds"][:1]
+                out[(lt, L)] = tiny_sweep_configs(plan, lt, L, seeds)
+    out[("plateau", short)] = [RunConfig(**TINY_COMMON, scratch_len=short,
+                                         learning_rate=plan["plateau_lr"], loss_type="grpo",
+                                         max_steps=plan["plateau_steps"], seed=s)
+                               for s in plan["plateau_seeds"]]
+    return out

@@ -1,0 +1,185 @@
+"""Tests of rlvr_core.llm: tokenizer, task and verifier, Gradient-Gap estimator, validation of run
+configurations, a tiny offline GRPO run (no network), and the sweep analysis."""
+import itertools
+import json
+import math
+import socket
+
+import numpy as np
+import pytest
+import torch
+
+import rlvr_core.llm  # noqa: F401  (sets HF_HUB_OFFLINE=1)
+from rlvr_core.llm.callback import gap_weights, sequence_log_probs
+from rlvr_core.llm.models import build_tiny_model, warm_start_tiny
+from rlvr_core.llm.runner import RunConfig, run_grpo
+from rlvr_core.llm.sweeps import threshold
+from rlvr_core.llm.task import ChatSum, ScratchpadSum, VerifierReward
+from rlvr_core.llm.tokenizer import build_char_tokenizer, load_char_tokenizer, save_char_tokenizer
+
+
+def test_tokenizer_round_trip(tmp_path):
+    tok = build_char_tokenizer()
+    text = "7+8=.,,.|15"
+    ids = tok(text, add_special_tokens=False).input_ids
+    assert len(ids) == len(text)                      # one token per character
+    save_char_tokenizer(tok, tmp_path)
+    tok2 = load_char_tokenizer(tmp_path)
+    assert tok2(text, add_special_tokens=False).input_ids == ids
+    assert tok2.decode(ids + [tok2.eos_token_id], skip_special_tokens=True) == text
+    assert tok2.decode(tok2(" 1 2", add_special_tokens=False).input_ids) == " 1 2"   # spaces kept
+
+
+def test_verifier_accepts_exactly_the_correct_responses():
+    rng = np.random.default_rng(0)
+    task = ScratchpadSum(scratch_len=3, digits=1, num_problems=100)
+    for a, b in task.problems():
+        good = task.sample_response(a, b, rng)
+        assert task.verify(task.prompt(a, b), good) == 1.0
+    # brute force over every string of the right shape for one prompt: exactly 2**3 correct ones
+    chars = ".,|1589"
+    hits = [s for s in map("".join, itertools.product(chars, repeat=6)) if task.verify("7+8=", s)]
+    assert sorted(hits) == sorted("".join(p) + "|15" for p in itertools.product(".,", repeat=3))
+    assert task.verify("7+8=", "...|15.") == 0.0 and task.verify("7+8=", "..|15") == 0.0
+    assert task.response_length(7, 8) == 3 + 1 + 2 + 1
+
+
+def test_chat_verifier_and_reward_records_rewards():
+    task = ChatSum()
+    prompt = [{"role": "user", "content": task.question(3, 4)}]
+    assert task.verify(prompt, [{"role": "assistant", "content": "3 + 4 = 7"}]) == 1.0
+    assert task.verify(prompt, "It is 7, or 8") == 0.0
+    reward = VerifierReward(ScratchpadSum(1, 1, 4))
+    out = reward(prompts=["1+2=", "1+2="], completions=[".|3", "|3"])
+    assert out == [1.0, 0.0] and reward.last_rewards == out
+
+
+def test_gap_weights_match_a_loop():
+    rng = np.random.default_rng(1)
+    G, P, d = 4, 5, 3
+    rewards = torch.tensor(rng.integers(0, 2, size=P * G), dtype=torch.float64)
+    rewards[:G] = 1.0                                   # one all-correct group: no estimate
+    scores = torch.tensor(rng.normal(size=(P * G, d)))
+    c, n_mixed = gap_weights(rewards, G)
+    gaps = []
+    for q in range(P):
+        r, s = rewards[q * G:(q + 1) * G], scores[q * G:(q + 1) * G]
+        if 0 < r.sum() < G:
+            gaps.append(s[r == 1].mean(0) - s[r == 0].mean(0))
+    assert n_mixed == len(gaps)
+    assert torch.allclose(c @ scores, torch.stack(gaps).mean(0), atol=1e-12)
+
+
+def test_gap_from_one_backward_equals_per_completion_scores():
+    model, tok = build_tiny_model(seed=0)
+    model = model.double()
+    torch.manual_seed(0)
+    P, G, Tp, Tc = 2, 4, 4, 5
+    prompt = torch.randint(2, len(tok), (P * G, Tp))
+    comp = torch.randint(2, len(tok), (P * G, Tc))
+    cmask = torch.ones_like(comp)
+    cmask[0, 3:] = 0                                     # a shorter completion
+    pmask = torch.ones_like(prompt)
+    rewards = torch.tensor([1, 0, 0, 1, 0, 1, 1, 1], dtype=torch.float64)
+    params = list(model.parameters())
+    # per-completion score by an explicit token loop (logits of the full prefix each time)
+    scores = []
+    for i in range(P * G):
+        lp = 0.0
+        for t in range(int(cmask[i].sum())):
+            ids = torch.cat([prompt[i], comp[i, :t]])[None]
+            lp = lp + torch.log_softmax(model(input_ids=ids).logits[0, -1], -1)[comp[i, t]]
+        g = torch.autograd.grad(lp, params)
+        scores.append(torch.cat([x.reshape(-1) for x in g]))
+    scores = torch.stack(scores)
+    c, _ = gap_weights(rewards, G)
+    logp = sequence_log_probs(model, prompt, pmask, comp, cmask)
+    g = torch.autograd.grad((c * logp).sum(), params)
+    one = torch.cat([x.reshape(-1) for x in g])
+    # transformers computes the rotary embedding in float32 even for a float64 model, so the two
+    # computations agree to float32 precision (~1e-7 relative), not float64
+    assert (one - c @ scores).abs().max() <= 1e-5 * (c @ scores).abs().max()
+
+
+@pytest.mark.parametrize("field,value,needle", [
+    ("num_generations", 1, "num_generations"),
+    ("per_device_train_batch_size", 12, "per_device_train_batch_size"),
+    ("learning_rate", 0.0, "learning_rate"),
+    ("learning_rate", -1.0, "learning_rate"),
+    ("loss_type", "ppo", "loss_type"),
+    ("max_completion_length", 3, "max_completion_length"),
+])
+def test_bad_configs_fail_before_training(field, value, needle):
+    cfg = RunConfig(scratch_len=2, num_generations=8, per_device_train_batch_size=16)
+    setattr(cfg, field, value)
+    with pytest.raises(ValueError, match=needle):
+        cfg.validate()
+
+
+def test_missing_model_files_fail_with_a_plain_message(tmp_path, capsys):
+    from rlvr_core.llm.train import main
+
+    with pytest.raises(ValueError, match="model_path"):
+        RunConfig(model="path", model_path=str(tmp_path / "nowhere"), task="chat_sum").validate()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="missing model files"):
+        RunConfig(model="path", model_path=str(tmp_path / "empty"), task="chat_sum").validate()
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("model: tiny\nnum_generations: 4\nper_device_train_batch_size: 6\n")
+    assert main(["--config", str(cfg)]) == 2
+    assert "per_device_train_batch_size" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def offline_run():
+    """A 2-step tiny GRPO run with every socket connection refused and recorded."""
+    warm_start_tiny(2)                                   # built before the guard (local anyway)
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args[1:2] or args[:1])
+        raise OSError("network access attempted during an offline run")
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HF_HUB_OFFLINE", "1")
+    mp.setattr(socket.socket, "connect", refuse)
+    mp.setattr(socket.socket, "connect_ex", refuse)
+    mp.setattr(socket, "create_connection", refuse)
+    try:
+        res = run_grpo(RunConfig(scratch_len=2, learning_rate=0.05, max_steps=2,
+                                 per_device_train_batch_size=16, max_completion_length=12))
+    finally:
+        mp.undo()
+    return res, attempts
+
+
+def test_tiny_grpo_run_attempts_no_network_connection(offline_run):
+    res, attempts = offline_run
+    assert attempts == []
+    assert len(res["metrics"]) == 2
+    json.dumps(res)                                      # the result is plain JSON
+
+
+def test_callback_sgd_update_is_minus_lr_times_gradient(offline_run):
+    res, _ = offline_run
+    lr = res["config"]["learning_rate"]
+    assert res["grpo_config"]["optim"] == "sgd" and res["grpo_config"]["max_grad_norm"] == 0.0
+    for m in res["metrics"]:
+        # with plain SGD the realised update is -lr * grad: its norm is lr * TRL's grad_norm,
+        # and its alignment with the Gradient Gap equals the gradient's
+        assert math.isclose(m["gap/update_norm"], lr * m["grad_norm"], rel_tol=1e-3)
+        if m["gap/cos_update_gap"] is not None:
+            assert math.isclose(m["gap/cos_update_gap"], m["gap/cos_grad_gap"], abs_tol=1e-4)
+        assert m["gap/success"] == m["reward"]
+
+
+def test_threshold_matches_a_brute_force_scan():
+    lrs = [0.01, 0.03, 0.1, 0.3]
+    final = [0.5, 0.6, 0.1, 0.0]
+    thr, lo, hi = threshold(lrs, final, start=0.3)
+    assert (lo, hi) == (0.03, 0.1) and math.isclose(thr, math.sqrt(0.003))
+    assert math.isnan(threshold(lrs, [0.5] * 4, start=0.3)[0])
+    with pytest.raises(ValueError, match="collapse_frac"):
+        threshold(lrs, final, start=0.3, collapse_frac=2.0)
+    with pytest.raises(ValueError, match="lrs"):
+        threshold([0.0, 1.0], [0.5, 0.5], start=0.3)
