@@ -16,7 +16,7 @@ from .validation import check_choice
 ROOT = Path(__file__).resolve().parent.parent
 FIGURE_DIR = Path(os.environ.get("RLVR_FIGURE_DIR", ROOT / "figures"))
 MANIFEST = "manifest.json"
-CLAIMS = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "overview")
+CLAIMS = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "overview", "checker")
 
 
 def set_style() -> None:
