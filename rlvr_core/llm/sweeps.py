@@ -88,10 +88,12 @@ def tiny_plan(profile: str = "default") -> dict:
     if profile == "full":
         return {"lrs": log_grid(0.003, 1.0, 9), "seeds": (0, 1, 2, 3, 4), "steps": 60,
                 "compare_seeds": (0, 1, 2), "lengths": (2, 16), "plateau_steps": 400,
-                "plateau_lr": 0.03, "plateau_seeds": (0, 1, 2)}
+                "plateau_lr": 0.03, "plateau_seeds": (0, 1, 2),
+                "adamw_lrs": log_grid(1e-4, 0.1, 7), "adamw_seeds": (0, 1)}
     return {"lrs": log_grid(0.003, 1.0, 7), "seeds": (0, 1, 2), "steps": 30,
             "compare_seeds": (0, 1), "lengths": (2, 16), "plateau_steps": 200,
-            "plateau_lr": 0.03, "plateau_seeds": (0,)}
+            "plateau_lr": 0.03, "plateau_seeds": (0,),
+            "adamw_lrs": log_grid(1e-4, 0.1, 7), "adamw_seeds": (0,)}
 
 
 def tiny_sweep_configs(plan: dict, loss_type: str, scratch_len: int, seeds) -> list[RunConfig]:
@@ -115,4 +117,32 @@ def tiny_all_configs(plan: dict) -> dict:
                                          learning_rate=plan["plateau_lr"], loss_type="grpo",
                                          max_steps=plan["plateau_steps"], seed=s)
                                for s in plan["plateau_seeds"]]
+    # what practitioners run: AdamW with gradient clipping at 1.0
+    adamw = {**TINY_COMMON, "optim": "adamw_torch", "max_grad_norm": 1.0}
+    out[("adamw", short)] = [RunConfig(**adamw, scratch_len=short, learning_rate=lr,
+                                       loss_type="grpo", max_steps=plan["steps"], seed=s)
+                             for lr in plan["adamw_lrs"] for s in plan["adamw_seeds"]]
     return out
+
+
+def mean_curve(results: list[dict], key: str = "reward") -> np.ndarray:
+    """Per-step mean of a metric over runs (NaN where missing)."""
+    n = max(len(r["metrics"]) for r in results)
+    arr = np.full((len(results), n), np.nan)
+    for i, r in enumerate(results):
+        vals = [np.nan if m.get(key) is None else m[key] for m in r["metrics"]]
+        arr[i, :len(vals)] = vals
+    return np.nanmean(arr, axis=0)
+
+
+def load_cached(model: str, results_dir=None) -> list[dict]:
+    """Every cached run of ``model`` in results/llm/<model>/ (sorted by learning rate, seed)."""
+    import json
+    from pathlib import Path
+
+    from .runner import RESULTS_DIR
+
+    folder = Path(results_dir or RESULTS_DIR) / model
+    rows = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    return sorted(rows, key=lambda r: (r["config"]["loss_type"], r["config"]["learning_rate"],
+                                       r["config"]["seed"]))
