@@ -22,4 +22,5 @@ for name in ("tiny-accelerate", "tiny-torchrun"):
     r = json.load(open(f".cache/llm/smoke/{name}.json"))
     assert len(r["metrics"]) == r["config"]["max_steps"], name
     print(name, "processes:", r["provenance"]["num_processes"], "steps:", len(r["metrics"]))
+assert json.load(open(".cache/llm/smoke/tiny-torchrun.json"))["provenance"]["num_processes"] == 2
 PY

@@ -173,6 +173,12 @@ def grpo_config_fields(cfg: RunConfig, output_dir: str) -> dict:
     )
 
 
+def world_size() -> int:
+    """Number of processes of the launch (torchrun / accelerate set ``WORLD_SIZE``), read without
+    initialising a process group (the Trainer does that with the right backend)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def package_versions() -> dict:
     out = {}
     for name in VERSION_PACKAGES:
@@ -221,9 +227,7 @@ def _load(cfg: RunConfig, where):
 def run_grpo(cfg: RunConfig, *, output_dir: str | None = None) -> dict:
     """Train one GRPO run and return ``{"config", "grpo_config", "provenance", "metrics",
     "warm_start"}`` (metrics: one dict per optimizer step)."""
-    from accelerate import PartialState
-
-    num_processes = PartialState().num_processes
+    num_processes = world_size()
     cfg.validate(num_processes)
     from trl import GRPOConfig
 
@@ -243,6 +247,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None) -> dict:
     trainer = GapGRPOTrainer(model=model, reward_funcs=[reward], args=args,
                              train_dataset=task.dataset(cfg.dataset_size, cfg.seed),
                              processing_class=tok)
+    num_processes = trainer.accelerator.num_processes
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
@@ -261,7 +266,9 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None) -> dict:
     return {"config": cfg.to_dict(), "key": cfg.key(), "grpo_config": fields,
             "metrics": metrics, "warm_start": warm,
             "provenance": {"versions": package_versions(), "commit": git_commit(),
-                           "num_processes": num_processes, "seconds": seconds,
+                           "num_processes": num_processes,
+                           "is_main_process": trainer.accelerator.is_main_process,
+                           "seconds": seconds,
                            "seconds_per_step": seconds / max(1, len(metrics)),
                            "torch_threads": __import__("torch").get_num_threads()}}
 

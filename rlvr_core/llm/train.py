@@ -39,9 +39,7 @@ def load_config(path, overrides=()):
 
 
 def main(argv=None) -> int:
-    from accelerate import PartialState
-
-    from .runner import result_path, run_grpo
+    from .runner import result_path, run_grpo, world_size
     from ..atomic import atomic_write_text
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -51,13 +49,12 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     try:
         cfg, output = load_config(a.config, a.set)
-        state = PartialState()
-        cfg.validate(state.num_processes)
+        cfg.validate(world_size())
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     res = run_grpo(cfg)
-    if state.is_main_process:
+    if res["provenance"]["is_main_process"]:
         out = Path(a.output or output or result_path(cfg))
         atomic_write_text(out, json.dumps(res, indent=1, sort_keys=True) + "\n")
         rewards = [m.get("reward") for m in res["metrics"]]
