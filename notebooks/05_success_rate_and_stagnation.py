@@ -251,6 +251,10 @@ print(f"advantage of the single failure, G={GROUP_SIZE}: with std {adv_std:.3f} 
       f"(derived {-(GROUP_SIZE - 1) / GROUP_SIZE:.3f})")
 assert abs(adv_std + math.sqrt(GROUP_SIZE - 1)) < 1e-3  # the std carries TRL's eps = 1e-4
 assert abs(adv_raw + (GROUP_SIZE - 1) / GROUP_SIZE) < 1e-12
+C = curvature_bound(PHI)
+print(f"curvature bound of the Theorem-1 cap (section 2 below): C = diam(Phi)^2 / 4 = {C:.3f}")
+# longest chord of V points on the unit circle: 2 sin(pi floor(V/2) / V)  (= 2 for even V)
+assert abs(C - math.sin(math.pi * (VOCAB // 2) / VOCAB) ** 2) < 1e-12
 
 # %% [markdown]
 # **Check:** `RUN_SEEDS` runs per setting, `RUN_STEPS` steps, $T$ = `LENGTH`, from $J_0$ = `J0`,
