@@ -29,6 +29,7 @@ import torch
 from torch.func import hessian, jacrev
 
 from .directions import ALGORITHMS, sampled_direction
+from .fit import loglog_slope  # noqa: F401  (re-exported for the notebooks)
 from .gap import score_matrix
 from .policies import DTYPE, ResponsePolicy, _as_rewards
 from .validation import (check_choice, check_grid, check_int, check_positive,
@@ -470,16 +471,6 @@ def threshold_from_final(final_J, etas, level: float = 0.8) -> torch.Tensor:
     masked = torch.where(ok, etas, torch.full_like(etas, -math.inf))
     best = masked.max(-1).values
     return torch.where(torch.isfinite(best), best, torch.full_like(best, math.nan))
-
-
-def loglog_slope(x, y) -> float:
-    """Least-squares slope of log y against log x (finite, positive entries only)."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
-    if ok.sum() < 2:
-        raise ValueError("x, y are invalid: expected at least two finite positive pairs")
-    return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
 
 
 def one_step_safe_eta(success_fn: Callable, theta, w, etas) -> torch.Tensor:
