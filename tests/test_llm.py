@@ -183,3 +183,34 @@ def test_threshold_matches_a_brute_force_scan():
         threshold(lrs, final, start=0.3, collapse_frac=2.0)
     with pytest.raises(ValueError, match="lrs"):
         threshold([0.0, 1.0], [0.5, 0.5], start=0.3)
+
+
+def test_every_shipped_config_validates():
+    from pathlib import Path
+
+    from rlvr_core.llm.train import load_config
+
+    files = sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml"))
+    assert {f.name for f in files} >= {"tiny.yaml", "qwen2.5-math-7b.yaml"}
+    for f in files:
+        cfg, _ = load_config(f)
+        cfg.validate()
+    cfg, _ = load_config(files[0], ["learning_rate=0.5"])
+    assert cfg.learning_rate == 0.5
+    with pytest.raises(ValueError, match="config keys"):
+        load_config(files[0], ["learning_rat=0.5"])
+
+
+def test_sweep_table_and_mean_curve_match_a_loop():
+    from rlvr_core.llm.sweeps import mean_curve, sweep_table
+
+    runs = [{"config": {"learning_rate": lr, "seed": s},
+             "metrics": [{"reward": 0.1 * s + lr * k} for k in range(6)]}
+            for lr in (0.1, 0.01) for s in (0, 1)]
+    lrs, seeds, tab = sweep_table(runs, last=2)
+    assert list(lrs) == [0.01, 0.1] and list(seeds) == [0, 1]
+    for r in runs:
+        i, j = list(lrs).index(r["config"]["learning_rate"]), r["config"]["seed"]
+        assert math.isclose(tab[i, j], np.mean([m["reward"] for m in r["metrics"][-2:]]))
+    assert np.allclose(mean_curve(runs), [np.mean([r["metrics"][k]["reward"] for r in runs])
+                                          for k in range(6)])
