@@ -208,8 +208,11 @@ show(fig)
 # $L=16$. Theorem 3 says $\eta^*_v(T)$ falls with $T$ (the free scratchpad tokens add $T$ terms to
 # every score and nothing to the alignment), so **without** per-response normalisation
 # (`dr_grpo`) the threshold falls with length, and **with** it (`grpo`) the factor $T$ compensates.
-# The assertion below checks the first, length-independent part of the prediction: at $L=2$ the
-# `dr_grpo` threshold lies at least one grid step (×2.6) above the `grpo` one (predicted ×5).
+# The assertions below check three consequences, each at the resolution of the ×2.6 grid:
+# (i) at $L=2$ the `dr_grpo` threshold lies at least one grid step above the `grpo` one
+# (predicted ×5); (ii) without per-response normalisation (`dr_grpo`) the threshold at $L=16$ is
+# lower than at $L=2$ (Theorem 3); (iii) going from $L=2$ to $L=16$, `grpo`'s threshold changes by
+# a larger factor than `dr_grpo`'s (the $1/|o|$ normaliser adds the factor $T$).
 
 # %%
 cmp_runs = {key: run_all(cfgs, refresh=REFRESH_TINY) for key, cfgs in CONFIGS.items()
@@ -229,7 +232,12 @@ for (lt, L), (t_, lo_, hi_) in sorted(thresholds.items()):
 ratio_short = thresholds[("dr_grpo", SHORT)][0] / thresholds[("grpo", SHORT)][0]
 print(f"dr_grpo / grpo threshold at L={SHORT}: {ratio_short:.1f}  (predicted ~ 24/T = "
       f"{24 / lengths0[('grpo', SHORT)]:.0f})")
-assert ratio_short >= 2.0, "length normalisation did not move the threshold as predicted"
+growth = {lt: thresholds[(lt, LONG)][0] / thresholds[(lt, SHORT)][0] for lt in ("grpo", "dr_grpo", "dapo")}
+print("threshold(L={}) / threshold(L={}):  ".format(LONG, SHORT)
+      + "   ".join(f"{lt} {g:.2g}" for lt, g in growth.items()))
+assert ratio_short >= 2.0, "(i) length normalisation did not move the threshold as predicted"
+assert growth["dr_grpo"] < 1.0, "(ii) without 1/|o| the threshold did not fall with length"
+assert growth["grpo"] > growth["dr_grpo"], "(iii) 1/|o| did not raise the length exponent"
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(14, 4), sharey=True)
@@ -259,10 +267,15 @@ show(fig)
 
 # %% [markdown]
 # *Notice:* the dotted lines (prediction from the `grpo` sweep and the normaliser alone) against
-# the dashed measured `dr_grpo` thresholds. **[measured]** See the table above: the normaliser
-# moves the threshold by the predicted order of magnitude at the short length. How the threshold
-# of each loss type changes from $L=2$ to $L=16$ is read off the same table; with a grid of ×2.6
-# steps only changes of a grid step or more are visible.
+# the dashed measured `dr_grpo` thresholds. **[measured]** At $L=2$ the constant normaliser of
+# `dr_grpo` puts its threshold well above `grpo`'s, by about the predicted $L_{\max}/T$; at $L=16$,
+# where $T\approx L_{\max}$, the two coincide. Without per-response normalisation (`dr_grpo`) the
+# threshold falls as responses get longer — Theorem 3's "longer chains of thought need smaller
+# learning rates" — while with it (`grpo`, and `dapo`, whose token-count normaliser acts the same
+# when lengths are equal) the threshold *rises* with length: dividing by $|o|$ more than
+# compensates here, because the free scratchpad tokens, nearly deterministic after the warm start
+# in their format, add less than a factor $T$ to the score. Thresholds are resolved to one grid
+# step (×2.6) with 1–2 seeds per point.
 
 # %% [markdown]
 # ## 4. A fixed learning rate plateaus below 100%
