@@ -272,10 +272,11 @@ show(fig)
 # where $T\approx L_{\max}$, the two coincide. Without per-response normalisation (`dr_grpo`) the
 # threshold falls as responses get longer — Theorem 3's "longer chains of thought need smaller
 # learning rates" — while with it (`grpo`, and `dapo`, whose token-count normaliser acts the same
-# when lengths are equal) the threshold *rises* with length: dividing by $|o|$ more than
-# compensates here, because the free scratchpad tokens, nearly deterministic after the warm start
-# in their format, add less than a factor $T$ to the score. Thresholds are resolved to one grid
-# step (×2.6) with 1–2 seeds per point.
+# when lengths are equal) the threshold *rises* with length: the response length grew about
+# ×4 while the raw-step threshold $\eta^*_v$ (read off `dr_grpo`) fell by less than that, so dividing
+# by $|o|$ over-compensates here. The paper's factor $T$ is a worst-case bound; in this model the
+# measured shrinkage is weaker. Thresholds are resolved to one grid step (×2.6) with 1–2 seeds
+# per point.
 
 # %% [markdown]
 # ## 4. A fixed learning rate plateaus below 100%
