@@ -25,6 +25,8 @@ def main() -> None:
         measure(RunConfig(scratch_len=2, learning_rate=0.01, max_steps=10, per_device_train_batch_size=64,
                           max_completion_length=24, gap_callback=cb), "tiny (L=2, 8x8)")
     if is_available():
+        import os
+        os.environ["RLVR_TORCH_THREADS"] = "2"     # a 135M model uses both cores
         measure(RunConfig(model="smollm2", task="chat_sum", learning_rate=0.003, max_steps=2,
                           per_device_train_batch_size=16, max_completion_length=24,
                           gap_callback=False, dataset_size=64), "SmolLM2-135M (8x2, 24 tokens)")

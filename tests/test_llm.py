@@ -194,7 +194,17 @@ def test_every_shipped_config_validates():
     assert {f.name for f in files} >= {"tiny.yaml", "qwen2.5-math-7b.yaml"}
     for f in files:
         cfg, _ = load_config(f)
-        cfg.validate()
+        if cfg.model == "path" and not Path(cfg.model_path).exists():
+            with pytest.raises(ValueError, match="RLVR_ALLOW_HUB"):    # offline by default
+                cfg.validate()
+            import os
+            os.environ["RLVR_ALLOW_HUB"] = "1"
+            try:
+                cfg.validate()
+            finally:
+                del os.environ["RLVR_ALLOW_HUB"]
+        else:
+            cfg.validate()
     cfg, _ = load_config(files[0], ["learning_rate=0.5"])
     assert cfg.learning_rate == 0.5
     with pytest.raises(ValueError, match="config keys"):

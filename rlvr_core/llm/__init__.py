@@ -13,8 +13,11 @@ to plain fp32), ``callback`` (Gradient-Gap ``TrainerCallback``), ``runner`` (GRP
 """
 import os
 
-for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
-    os.environ[_var] = "1"
+# The only way online: RLVR_ALLOW_HUB=1 in the environment *before* the launch (paper-scale runs
+# that download a hub model, e.g. configs/qwen2.5-math-7b.yaml with allow_hub: true).
+if os.environ.get("RLVR_ALLOW_HUB") != "1":
+    for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ[_var] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("WANDB_DISABLED", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -112,6 +112,11 @@ class RunConfig:
                 raise ValueError(
                     f"model_path={self.model_path!r} is invalid: expected an existing local folder "
                     "with config.json and weights (set allow_hub: true to download a hub id)")
+            if not local.exists() and os.environ.get("RLVR_ALLOW_HUB") != "1":
+                raise ValueError(
+                    f"model_path={self.model_path!r} is invalid offline: it is not a local folder, "
+                    "and downloading needs RLVR_ALLOW_HUB=1 in the environment before the launch "
+                    "(or download the model and point model_path at the folder)")
             if local.exists() and not (local / "config.json").exists():
                 raise ValueError(f"model_path={self.model_path!r} is invalid: no config.json in it "
                                  "(missing model files)")
@@ -216,7 +221,6 @@ def _load(cfg: RunConfig, where):
     if cfg.model == "path" and not Path(where).exists():   # hub id, only with allow_hub
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        os.environ["HF_HUB_OFFLINE"] = "0"
         model = AutoModelForCausalLM.from_pretrained(where, trust_remote_code=False,
                                                      dtype=torch.bfloat16 if cfg.bf16 else torch.float32)
         tok = AutoTokenizer.from_pretrained(where, trust_remote_code=False)
