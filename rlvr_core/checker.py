@@ -129,6 +129,27 @@ def _conditional_moments(x: torch.Tensor, mask: torch.Tensor):
     return mean, var
 
 
+def update_and_gap(log_prob_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor],
+                   rewards: torch.Tensor, lengths: torch.Tensor, algorithm: str,
+                   max_length: int | None = None):
+    """The flat update direction w of ``algorithm`` and the Gradient Gap g of a probe batch
+    (two backward passes), and the sequence log-probabilities ``[P, G]`` (float64)."""
+    P, G = rewards.shape
+    lp = log_prob_fn()
+    if lp.shape != rewards.shape:
+        raise ValueError(f"log_prob_fn returned shape {tuple(lp.shape)}: expected {tuple(rewards.shape)}")
+    mixed = (rewards.sum(-1) > 0) & (rewards.sum(-1) < G)
+    coef_w = (group_advantages(rewards, ALGORITHMS[algorithm][0])
+              * response_weights(algorithm, lengths, max_length) / (G * P))
+    n_plus, n_minus = rewards.sum(-1, keepdim=True), (1 - rewards).sum(-1, keepdim=True)
+    coef_g = ((rewards / n_plus.clamp_min(1) - (1 - rewards) / n_minus.clamp_min(1))
+              * mixed.unsqueeze(-1) / mixed.sum().clamp_min(1))
+    lp64 = lp.double()
+    w = _flat(torch.autograd.grad((coef_w * lp64).sum(), params, retain_graph=True)).double()
+    g = _flat(torch.autograd.grad((coef_g * lp64).sum(), params)).double()
+    return w, g, lp64
+
+
 def probe_step_size(log_prob_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor],
                     rewards, lengths=None, *, algorithm: str = "grpo",
                     max_length: int | None = None, learning_rate: float | None = None,
@@ -155,16 +176,8 @@ def probe_step_size(log_prob_fn: Callable[[], torch.Tensor], params: Sequence[to
         raise ValueError("rewards is invalid: expected at least one prompt of the probe with both "
                          "a correct and an incorrect response (else the Gradient Gap cannot be "
                          "estimated)")
+    w, g, lp64 = update_and_gap(log_prob_fn, params, r, lengths, algorithm, max_length)
     P, G = r.shape
-    lp = log_prob_fn()
-    if lp.shape != r.shape:
-        raise ValueError(f"log_prob_fn returned shape {tuple(lp.shape)}: expected {tuple(r.shape)}")
-    coef_w = group_advantages(r, ALGORITHMS[algorithm][0]) * response_weights(algorithm, lengths, max_length) / (G * P)
-    n_plus, n_minus = r.sum(-1, keepdim=True), (1 - r).sum(-1, keepdim=True)
-    coef_g = (r / n_plus.clamp_min(1) - (1 - r) / n_minus.clamp_min(1)) * mixed.unsqueeze(-1) / mixed.sum()
-    lp64 = lp.double()
-    w = _flat(torch.autograd.grad((coef_w * lp64).sum(), params, retain_graph=True)).double()
-    g = _flat(torch.autograd.grad((coef_g * lp64).sum(), params)).double()
     a, w_norm, g_norm = float(w @ g), float(w.norm()), float(g.norm())
     u = w / max(w_norm, 1e-300)
     with torch.no_grad():

@@ -31,9 +31,8 @@ def _prompts(cfg: RunConfig, task, tok, num_prompts: int) -> list[str]:
                                     tokenize=False, add_generation_prompt=True) for a, b in pairs]
 
 
-def probe_run(cfg: RunConfig, *, num_prompts: int = 8, seed: int = 0,
-              learning_rate: float | None = None) -> StepSizeReport:
-    """The checker's prediction for ``cfg`` at its starting model (see the module docstring)."""
+def _probe_batch(cfg: RunConfig, num_prompts: int, seed: int):
+    """The run's starting model (float64), and G sampled completions for ``num_prompts`` prompts."""
     from .runner import _load, resolve_model
 
     cfg = cfg.validate()
@@ -44,37 +43,137 @@ def probe_run(cfg: RunConfig, *, num_prompts: int = 8, seed: int = 0,
         raise ValueError(f"loss_type, scale_rewards={key!r} is invalid: expected one of "
                          + ", ".join(map(repr, LOSS_TO_ALGORITHM)))
     model, tok = _load(cfg, resolve_model(cfg))
+    model = model.double()  # finite differences of log-probs need float64 (float32 rounding ~1e-7)
+    model.eval()
     task = cfg._task()
     prompts = _prompts(cfg, task, tok, num_prompts)
     G = cfg.num_generations
-    enc = tok([p for p in prompts for _ in range(G)], return_tensors="pt", padding=True,
-              add_special_tokens=False)
-    torch.manual_seed(seed)
-    model.eval()
-    with torch.no_grad():
-        out = model.generate(**enc, do_sample=True, temperature=cfg.temperature, top_k=0, top_p=1.0,
-                             max_new_tokens=cfg.max_completion_length,
-                             pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-    completion = out[:, enc.input_ids.shape[1]:]
-    is_eos = completion == tok.eos_token_id
-    # as TRL: every token up to and including the first <eos>
-    first_eos = torch.where(is_eos.any(1), is_eos.int().argmax(1), completion.shape[1])
-    mask = (torch.arange(completion.shape[1])[None] <= first_eos[:, None]).long()
-    mask[:, :] = mask * (torch.arange(completion.shape[1])[None] < completion.shape[1])
-    texts = tok.batch_decode(completion * mask + tok.pad_token_id * (1 - mask), skip_special_tokens=True)
-    rewards = torch.tensor([task.verify(prompts[i // G], t) for i, t in enumerate(texts)],
-                           dtype=torch.float64).reshape(len(prompts), G)
-    lengths = mask.sum(1).double().reshape(len(prompts), G).clamp_min(1)
-    params = [p for p in model.parameters() if p.requires_grad]
+    enc, completion, mask, rewards = _sample(cfg, model, tok, task, prompts, G, seed)
+    batch = {"prompts": prompts, "enc": enc, "completion": completion, "mask": mask,
+             "rewards": rewards, "lengths": mask.sum(1).double().reshape(len(prompts), G).clamp_min(1),
+             "params": [p for p in model.parameters() if p.requires_grad],
+             "algorithm": LOSS_TO_ALGORITHM[key]}
 
     def log_probs():
         return sequence_log_probs(model, enc.input_ids, enc.attention_mask, completion, mask,
                                   cfg.temperature).reshape(len(prompts), G)
 
-    report = probe_step_size(log_probs, params, rewards, lengths, algorithm=LOSS_TO_ALGORITHM[key],
+    return model, tok, task, batch, log_probs
+
+
+@torch.no_grad()
+def _sample(cfg, model, tok, task, prompts, G, seed):
+    """G completions per prompt (token ids, TRL's completion mask) and their verified rewards."""
+    enc = tok([p for p in prompts for _ in range(G)], return_tensors="pt", padding=True,
+              add_special_tokens=False)
+    torch.manual_seed(seed)
+    out = model.generate(**enc, do_sample=True, temperature=cfg.temperature, top_k=0, top_p=1.0,
+                         max_new_tokens=cfg.max_completion_length,
+                         pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+    completion = out[:, enc.input_ids.shape[1]:]
+    is_eos = completion == tok.eos_token_id
+    # as TRL: every token up to and including the first <eos>
+    first_eos = torch.where(is_eos.any(1), is_eos.int().argmax(1), completion.shape[1])
+    mask = (torch.arange(completion.shape[1])[None] <= first_eos[:, None]).long()
+    texts = tok.batch_decode(completion * mask + tok.pad_token_id * (1 - mask), skip_special_tokens=True)
+    rewards = torch.tensor([task.verify(prompts[i // G], t) for i, t in enumerate(texts)],
+                           dtype=torch.float64).reshape(len(prompts), G)
+    return enc, completion, mask, rewards
+
+
+def probe_run(cfg: RunConfig, *, num_prompts: int = 16, seed: int = 0,
+              learning_rate: float | None = None) -> StepSizeReport:
+    """The checker's prediction for ``cfg`` at its starting model (see the module docstring)."""
+    model, tok, task, b, log_probs = _probe_batch(cfg, num_prompts, seed)
+    report = probe_step_size(log_probs, b["params"], b["rewards"], b["lengths"], algorithm=b["algorithm"],
                              max_length=cfg.max_completion_length, learning_rate=learning_rate)
     report.details["model"] = cfg.model
     report.details["loss_type"] = cfg.loss_type
     report.assumptions.append("TRL's unbiased group std and batch-level token normalisation are "
                               "approximated per group")
     return report
+
+
+def one_step_line_search(cfg: RunConfig, learning_rates, *, num_prompts: int = 16, eval_samples: int = 32,
+                         seed: int = 0) -> dict:
+    """Success rate after ONE SGD step theta + lr * w from the run's starting model, for every
+    learning rate: w is the update of a probe batch (the run's loss_type), and J is re-estimated
+    with ``eval_samples`` fresh completions per prompt, with the same sampling seed at every lr
+    (common random numbers). Returns ``lrs``, ``J`` (after the step), ``J0`` and ``se`` (the
+    binomial standard error of one estimate)."""
+    from ..checker import _shift, update_and_gap
+    from ..validation import check_grid
+
+    lrs = check_grid("learning_rates", learning_rates)
+    check_int("eval_samples", eval_samples, minimum=2)
+    model, tok, task, b, log_probs = _probe_batch(cfg, num_prompts, seed)
+    w, _, _ = update_and_gap(log_probs, b["params"], b["rewards"], b["lengths"], b["algorithm"],
+                             cfg.max_completion_length)
+    saved = [p.detach().clone() for p in b["params"]]
+
+    def success() -> float:
+        return float(_sample(cfg, model, tok, task, b["prompts"], eval_samples, seed + 1)[3].mean())
+
+    J0, J = success(), []
+    try:
+        for lr in lrs:
+            _shift(b["params"], w, lr)
+            J.append(success())
+            with torch.no_grad():
+                for p, v in zip(b["params"], saved):
+                    p.copy_(v)
+    finally:
+        with torch.no_grad():
+            for p, v in zip(b["params"], saved):
+                p.copy_(v)
+    n = num_prompts * eval_samples
+    return {"lrs": lrs, "J": J, "J0": J0, "se": (max(J0 * (1 - J0), 1 / n) / n) ** 0.5,
+            "probe_success": float(b["rewards"].mean())}
+
+
+def one_step_threshold(search: dict) -> tuple[float, float, float]:
+    """From a line search: (geometric mean, largest lr whose one-step success stays within two
+    standard errors of J0, next lr); NaN where the search shows no drop."""
+    import math
+
+    floor = search["J0"] - 2 * search["se"]
+    lrs, J = search["lrs"], search["J"]
+    for i, (lr, j) in enumerate(zip(lrs, J)):
+        if j < floor:
+            if i == 0:
+                return math.nan, math.nan, lr
+            return math.sqrt(lrs[i - 1] * lr), lrs[i - 1], lr
+    return math.nan, lrs[-1], math.nan
+
+
+def line_search_cached(cfg: RunConfig, learning_rates, *, num_prompts: int = 16, eval_samples: int = 32,
+                       seed: int = 0, refresh: bool = False, compute: bool = True,
+                       results_dir=None) -> dict | None:
+    """``one_step_line_search`` stored with its provenance in
+    ``results/llm/line_search/<model>-<key>.json`` (atomically) and reused; ``None`` when nothing
+    is stored and ``compute`` is False."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from ..atomic import atomic_write_text
+    from .runner import RESULTS_DIR, git_commit, package_versions
+
+    request = {"config": cfg.to_dict(), "learning_rates": list(map(float, learning_rates)),
+               "num_prompts": num_prompts, "eval_samples": eval_samples, "seed": seed}
+    key = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()[:12]
+    path = Path(results_dir or RESULTS_DIR) / "line_search" / f"{cfg.model}-{key}.json"
+    if path.exists() and not refresh:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass
+    if not compute:
+        return None
+    result = one_step_line_search(cfg, learning_rates, num_prompts=num_prompts,
+                                  eval_samples=eval_samples, seed=seed)
+    result = {**result, "request": request,
+              "provenance": {"versions": package_versions(), "commit": git_commit()}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(result, indent=1, sort_keys=True) + "\n")
+    return result
