@@ -259,7 +259,7 @@ show(fig)
 # **[measured]** The circle model's collapse (SPEC §5: converges for $\eta\lesssim2.5$, collapses for
 # $\eta\gtrsim4$) did not appear in our runs with one correct response, $w=g$ and the prototype's
 # 8 responses: no run ended near $J=0$ for $\eta$ up to 20 (the smallest final $J$ printed above
-comes from the slowest, smallest steps). **[derived]** A reason: with one correct
+# comes from the slowest, smallest steps). **[derived]** A reason: with one correct
 # response $\operatorname{logit}J=\theta\cdot\phi_c-\log\sum_{o\ \text{wrong}}e^{\theta\cdot\phi(o)}$, and a step along
 # $g=\phi_c-\mathbb E^-\phi$ raises the correct logit relative to every incorrect logit that the incorrect
 # set's softmax weighs most, so large steps overshoot only transiently. The prototype's exact start,

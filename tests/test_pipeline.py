@@ -36,7 +36,7 @@ def test_notebook_conventions(py):
     assert 'google.colab' in text, "Colab-only install cell missing"
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and "PROFILE" in tagged[0].source, "one parameters cell with PROFILE"
-    assert "versions()" in nb.cells[-1].source, "last cell prints versions"
+    assert "print(versions(" in nb.cells[-1].source, "last cell prints versions"
     assert re.search(r"Run time", text), "header states the run time"
 
 
