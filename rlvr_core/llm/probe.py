@@ -31,8 +31,8 @@ def _prompts(cfg: RunConfig, task, tok, num_prompts: int) -> list[str]:
                                     tokenize=False, add_generation_prompt=True) for a, b in pairs]
 
 
-def _probe_batch(cfg: RunConfig, num_prompts: int, seed: int):
-    """The run's starting model (float64), and G sampled completions for ``num_prompts`` prompts."""
+def _probe_batch(cfg: RunConfig, num_prompts: int, seed: int, dtype=torch.float64):
+    """The run's starting model (in ``dtype``), and G sampled completions for ``num_prompts`` prompts."""
     from .runner import _load, resolve_model
 
     cfg = cfg.validate()
@@ -43,7 +43,7 @@ def _probe_batch(cfg: RunConfig, num_prompts: int, seed: int):
         raise ValueError(f"loss_type, scale_rewards={key!r} is invalid: expected one of "
                          + ", ".join(map(repr, LOSS_TO_ALGORITHM)))
     model, tok = _load(cfg, resolve_model(cfg))
-    model = model.double()  # finite differences of log-probs need float64 (float32 rounding ~1e-7)
+    model = model.to(dtype)
     model.eval()
     task = cfg._task()
     prompts = _prompts(cfg, task, tok, num_prompts)
@@ -84,7 +84,8 @@ def _sample(cfg, model, tok, task, prompts, G, seed):
 def probe_run(cfg: RunConfig, *, num_prompts: int = 16, seed: int = 0,
               learning_rate: float | None = None) -> StepSizeReport:
     """The checker's prediction for ``cfg`` at its starting model (see the module docstring)."""
-    model, tok, task, b, log_probs = _probe_batch(cfg, num_prompts, seed)
+    # finite differences of log-probs need float64 (float32 rounding is ~1e-7 of log pi)
+    model, tok, task, b, log_probs = _probe_batch(cfg, num_prompts, seed, torch.float64)
     report = probe_step_size(log_probs, b["params"], b["rewards"], b["lengths"], algorithm=b["algorithm"],
                              max_length=cfg.max_completion_length, learning_rate=learning_rate)
     report.details["model"] = cfg.model
@@ -106,7 +107,8 @@ def one_step_line_search(cfg: RunConfig, learning_rates, *, num_prompts: int = 1
 
     lrs = check_grid("learning_rates", learning_rates)
     check_int("eval_samples", eval_samples, minimum=2)
-    model, tok, task, b, log_probs = _probe_batch(cfg, num_prompts, seed)
+    # no finite differences here: float32, the run's own precision (and half the memory)
+    model, tok, task, b, log_probs = _probe_batch(cfg, num_prompts, seed, torch.float32)
     w, _, _ = update_and_gap(log_probs, b["params"], b["rewards"], b["lengths"], b["algorithm"],
                              cfg.max_completion_length)
     saved = [p.detach().clone() for p in b["params"]]
