@@ -447,21 +447,27 @@ for r in smol_runs:
     rw = [m["reward"] for m in r["metrics"]]
     print(f"lr {r['config']['learning_rate']:<6} {r['config']['loss_type']:<8} start {np.mean(rw[:3]):.2f}  "
           f"peak {max(rw):.2f}  final (last 5) {final_success(r):.2f}")
-if len(smol_grpo) >= 2:
+if smol_grpo:
     lo_run = min(smol_grpo, key=lambda r: r["config"]["learning_rate"])
+    start_lo = np.mean([m["reward"] for m in lo_run["metrics"][:3]])
+    assert final_success(lo_run) > start_lo, "the smallest rate did not improve"
+if len(smol_grpo) >= 2:
     hi_run = max(smol_grpo, key=lambda r: r["config"]["learning_rate"])
-    start_s = np.mean([r["metrics"][0]["reward"] for r in smol_grpo])
-    assert final_success(hi_run) < 0.5 * start_s or final_success(hi_run) < final_success(lo_run), \
-        "the largest rate did not do worse than the smallest"
+    assert final_success(hi_run) < final_success(lo_run), \
+        "the largest rate did not end below the smallest"
 
 # %%
 if smol_runs:
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for i, r in enumerate(smol_runs):
         c = r["config"]
         lab = f"η = {c['learning_rate']}, {c['loss_type']}"
         axes[0].plot([m["reward"] for m in r["metrics"]], color=f"C{i}", label=lab)
         axes[1].plot([m["completions/mean_length"] for m in r["metrics"]], color=f"C{i}", label=lab)
+        axes[2].plot([np.nan if m.get("gap/cos_update_gap") is None else m["gap/cos_update_gap"]
+                      for m in r["metrics"]], "o-", ms=3, color=f"C{i}", label=lab)
+    axes[2].set(xlabel="GRPO step", ylabel="cos(Δθ, ĝ)", ylim=(-1.05, 1.05),
+                title="Gradient-Gap callback: alignment")
     axes[0].set(xlabel="GRPO step", ylabel="batch success rate", ylim=(-0.05, 1.05),
                 title="SmolLM2-135M-Instruct, SGD, no clipping")
     axes[1].axhline(24, color="k", ls=":", label="max_completion_length")
