@@ -227,12 +227,12 @@ show(fig)
 from rlvr_core.llm.smollm2 import is_available as smollm2_available
 from rlvr_core.llm.sweeps import load_cached, smollm2_configs
 
-SMOL_LRS = log_grid(0.001, 1.0, 7)
+SMOL_LRS = log_grid(0.003, 1.0, 6)
 smol_cfg = smollm2_configs(learning_rates=(0.03,))[0]
 smol_runs = [r for r in load_cached("smollm2") if r["config"]["loss_type"] == "grpo"]
 refresh_smol = PROFILE == "full" and smollm2_available()
 # stored result unless PROFILE=full (or nothing is stored yet and the model is installed)
-smol_search = line_search_cached(smol_cfg, SMOL_LRS, num_prompts=8, eval_samples=16, seed=SEED,
+smol_search = line_search_cached(smol_cfg, SMOL_LRS, num_prompts=4, eval_samples=16, seed=SEED,
                                  refresh=refresh_smol, compute=smollm2_available())
 
 # %%

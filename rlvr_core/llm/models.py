@@ -194,7 +194,7 @@ def load_local_model(path):
     if not (path / "config.json").exists():
         raise ValueError(f"model_path={str(path)!r} is invalid: expected a local model folder "
                          "with config.json (run the warm start or the SmolLM2 conversion first)")
-    model = AutoModelForCausalLM.from_pretrained(str(path), trust_remote_code=False,
+    model = AutoModelForCausalLM.from_pretrained(str(path), trust_remote_code=False, use_safetensors=True,
                                                  local_files_only=True, dtype=torch.float32)
     if (path / "warm_start.json").exists():
         tok = load_char_tokenizer(path)

@@ -221,7 +221,7 @@ def _load(cfg: RunConfig, where):
     if cfg.model == "path" and not Path(where).exists():   # hub id, only with allow_hub
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        model = AutoModelForCausalLM.from_pretrained(where, trust_remote_code=False,
+        model = AutoModelForCausalLM.from_pretrained(where, trust_remote_code=False, use_safetensors=True,
                                                      dtype=torch.bfloat16 if cfg.bf16 else torch.float32)
         tok = AutoTokenizer.from_pretrained(where, trust_remote_code=False)
         return model, tok
