@@ -120,3 +120,13 @@ def test_one_step_threshold_and_probe_on_quadratic_logit():
     u = g / g.norm()  # the sampled grpo direction is parallel to g here
     assert abs(kappa - (-2 * a * float(u[0]) ** 2)) < 1e-5
     assert abs(rep.details["cos(w, g)"] - 1) < 1e-12 and w > 0
+
+
+def test_one_step_threshold_from_a_line_search():
+    from rlvr_core.llm.probe import one_step_threshold as llm_threshold
+
+    search = {"lrs": [0.01, 0.03, 0.1, 0.3], "J": [0.42, 0.45, 0.35, 0.0], "J0": 0.4, "se": 0.02}
+    thr, safe, drop = llm_threshold(search)
+    assert (safe, drop) == (0.03, 0.1) and math.isclose(thr, math.sqrt(0.003))
+    assert math.isnan(llm_threshold({**search, "J": [0.4, 0.4, 0.4, 0.4]})[0])
+    assert llm_threshold({**search, "J": [0.1, 0.4, 0.4, 0.4]})[2] == 0.01

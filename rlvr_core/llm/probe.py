@@ -23,8 +23,9 @@ LOSS_TO_ALGORITHM = {("grpo", "group"): "grpo", ("dr_grpo", "group"): "dr_grpo",
                      ("grpo", "none"): "grpo_no_std", ("dr_grpo", "none"): "dr_grpo"}
 
 
-def _prompts(cfg: RunConfig, task, tok, num_prompts: int) -> list[str]:
-    pairs = task.problems()[:num_prompts]
+def _prompts(cfg: RunConfig, task, tok, num_prompts: int, offset: int = 0) -> list[str]:
+    pairs = task.problems()
+    pairs = pairs[offset:offset + num_prompts] if offset + num_prompts <= len(pairs) else pairs[:num_prompts]
     if cfg.task == "scratchpad_sum":
         return [task.prompt(a, b) for a, b in pairs]
     return [tok.apply_chat_template([{"role": "user", "content": task.question(a, b)}],
@@ -99,8 +100,8 @@ def one_step_line_search(cfg: RunConfig, learning_rates, *, num_prompts: int = 1
                          seed: int = 0) -> dict:
     """Success rate after ONE SGD step theta + lr * w from the run's starting model, for every
     learning rate: w is the update of a probe batch (the run's loss_type), and J is re-estimated
-    with ``eval_samples`` fresh completions per prompt, with the same sampling seed at every lr
-    (common random numbers). Returns ``lrs``, ``J`` (after the step), ``J0`` and ``se`` (the
+    with ``eval_samples`` fresh completions per prompt — on held-out problems when the task has
+    enough of them — with the same sampling seed at every lr (common random numbers). Returns ``lrs``, ``J`` (after the step), ``J0`` and ``se`` (the
     binomial standard error of one estimate)."""
     from ..checker import _shift, update_and_gap
     from ..validation import check_grid
@@ -113,8 +114,12 @@ def one_step_line_search(cfg: RunConfig, learning_rates, *, num_prompts: int = 1
                              cfg.max_completion_length)
     saved = [p.detach().clone() for p in b["params"]]
 
+    # Evaluate on other problems of the task when it has enough (SmolLM2's 100 sums), else on the
+    # same ones (the tiny task's 16 training problems are its whole training distribution).
+    eval_prompts = _prompts(cfg, task, tok, num_prompts, offset=num_prompts)
+
     def success() -> float:
-        return float(_sample(cfg, model, tok, task, b["prompts"], eval_samples, seed + 1)[3].mean())
+        return float(_sample(cfg, model, tok, task, eval_prompts, eval_samples, seed + 1)[3].mean())
 
     J0, J = success(), []
     try:
