@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from .policies import DTYPE, ResponsePolicy, circle_features
-from .sim import SimResult, _few_threads
+from .sim import SimResult, few_threads
 from .theory import cumulative_progress
 from .validation import check_int, check_positive, check_seed
 
@@ -62,7 +62,7 @@ def simulate_quadratic_logit(a, x0, y0, etas, num_steps: int, *, record_theta: b
         bad = etas[etas <= 0][0].item()
         raise ValueError(f"etas contains {bad!r}: expected finite numbers > 0")
     a, x, y, eta = torch.broadcast_tensors(a, _vec("x0", x0), _vec("y0", y0), etas)
-    with _few_threads(x.numel()):
+    with few_threads(x.numel()):
         return _run_quadratic(a, x.clone(), y.clone(), eta, K, record_theta)
 
 

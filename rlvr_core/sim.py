@@ -170,15 +170,16 @@ def simulate(features, rewards, theta0, etas, num_steps: int, *, direction: str 
             raise ValueError(f"direction={direction!r} is invalid with group_size: expected one of "
                              + ", ".join(repr(a) for a in ALGORITHMS))
     phi, r, theta, eta0 = _check_batch(features, rewards, theta0, etas)
-    with _few_threads(phi.numel()):
+    with few_threads(phi.numel()):
         return _simulate(phi, r, theta, eta0, K, direction, step_rule, group_size, seed,
                          alignment_decay, max_eta, record_theta)
 
 
 @contextmanager
-def _few_threads(numel: int):
+def few_threads(numel: int = 0):
     """Small batches run faster on one thread (intra-op threading only adds overhead there,
-    and much more on a loaded machine); the previous setting is restored afterwards."""
+    and much more on a loaded machine); the previous setting is restored afterwards.
+    ``numel`` is the batch's size; the default (0) always means one thread."""
     previous = torch.get_num_threads()
     if numel < SMALL_BATCH:
         torch.set_num_threads(1)

@@ -30,6 +30,7 @@ from torch.func import hessian, jacrev
 
 from .directions import ALGORITHMS, sampled_direction
 from .fit import loglog_slope  # noqa: F401  (re-exported for the notebooks)
+from .sim import few_threads
 from .gap import score_matrix
 from .policies import DTYPE, ResponsePolicy, _as_rewards
 from .validation import (check_choice, check_grid, check_int, check_positive,
@@ -298,17 +299,6 @@ def start_theta(features, success, length=1, rule: str = "answer_last", correct:
     return ((lo + hi) / 2).unsqueeze(-1) * u
 
 
-class _single_thread:
-    """Run small batched tensor ops on one thread (many tiny kernels: threads only contend)."""
-
-    def __enter__(self):
-        self.n = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.n)
-
-
 def curvature_bound(features) -> float:
     """C with d^2/dt^2 logit J(theta + t w) >= -C |w|^2 for the answer-last model [derived].
 
@@ -332,7 +322,7 @@ def exact_gap_runs(features, theta0, lengths, etas, steps: int, rule: str = "all
         raise ValueError("etas is invalid: expected step sizes > 0")
     K = check_int("steps", steps, minimum=1)
     out = torch.empty(theta.shape[0], K + 1, dtype=DTYPE)
-    with _single_thread():
+    with few_threads():
         _exact_loop(features, theta, T, eta, K, out, rule, correct)
     return out
 
@@ -425,7 +415,7 @@ def simulate_answer_last(features, theta0, lengths, etas, *, algorithm: str = "g
     T = T.expand(R).clone()
     J = torch.empty(R, K + 1, dtype=DTYPE)
     align = torch.empty(R, K, dtype=DTYPE)
-    with _single_thread():
+    with few_threads():
         _simulate_loop(phi, theta, T, eta, J, align, K, algorithm, group_size, rng, correct,
                        length_mode, schedule)
     return {"J": J, "align": align}
