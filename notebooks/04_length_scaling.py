@@ -38,7 +38,7 @@ from rlvr_core.nbutils import versions
 from rlvr_core.tokens import (AutoregressiveLogLinear, AutoregressiveMLP, circle_token_features,
                               exact_gap_runs, grid_runs, loglog_slope, model_gap, model_success,
                               one_step_safe_eta, simulate_answer_last, start_theta,
-                              threshold_from_final, token_constants)
+                              threshold_from_final, token_constants, check_start_success)
 from rlvr_core.validation import check_grid, check_int, check_probability, check_profile, check_seed
 
 set_style()
@@ -55,12 +55,10 @@ VOCAB = 8            # tokens on the circle
 # Validate the parameters (a bad papermill -p value stops here) and derive the sizes.
 check_profile(PROFILE)
 check_seed("SEED", SEED)
-check_probability("J0", J0)
 check_probability("LEVEL", LEVEL)
 check_int("GROUP_SIZE", GROUP_SIZE, minimum=2)
 check_int("VOCAB", VOCAB, minimum=2)
-if J0 <= 1 / VOCAB:
-    raise ValueError(f"J0={J0!r} is invalid: expected a probability in (1/VOCAB, 1) = ({1 / VOCAB:.3g}, 1)")
+check_start_success("J0", J0, VOCAB)
 LENGTHS = [1, 2, 4, 8, 16, 32, 64]
 SEEDS = 16 if PROFILE == "default" else 64
 STEPS = 300 if PROFILE == "default" else 600

@@ -51,7 +51,7 @@ from rlvr_core.figures import savefig, set_style, show
 from rlvr_core.nbutils import versions
 from rlvr_core.tokens import (circle_token_features, grid_runs, model_gap, model_success,
                               run_direction, sample_answer_last, simulate_answer_last,
-                              start_theta, threshold_from_final)
+                              start_theta, threshold_from_final, check_start_success)
 from rlvr_core.validation import check_grid, check_int, check_probability, check_profile, check_seed
 
 set_style()
@@ -70,14 +70,12 @@ LEVEL = 0.8          # eta*: the largest eta whose runs end, on average, at J >=
 # Validate the parameters (a bad papermill -p value stops here) and derive the sizes.
 check_profile(PROFILE)
 check_seed("SEED", SEED)
-check_probability("J0", J0)
 check_probability("LEVEL", LEVEL)
 check_int("MAX_LENGTH", MAX_LENGTH, minimum=1)
 check_int("FIXED_LENGTH", FIXED_LENGTH, minimum=1)
 check_int("GROUP_SIZE", GROUP_SIZE, minimum=2)
 check_int("VOCAB", VOCAB, minimum=2)
-if J0 <= 1 / VOCAB:
-    raise ValueError(f"J0={J0!r} is invalid: expected a probability in (1/VOCAB, 1) = ({1 / VOCAB:.3g}, 1)")
+check_start_success("J0", J0, VOCAB)
 GROUPS = 20000 if PROFILE == "default" else 200000   # Monte-Carlo groups per direction estimate
 SEEDS = 16 if PROFILE == "default" else 64
 STEPS = 300

@@ -259,6 +259,18 @@ def _lengths_tensor(length) -> torch.Tensor:
     return T.to(DTYPE)
 
 
+def check_start_success(name: str, value, vocab_size: int) -> float:
+    """A starting success rate the answer-last circle model can have: a uniform answer token
+    already succeeds with 1/V, and start_theta moves away from uniform towards the correct token,
+    so the start must lie in (1/V, 1)."""
+    V = check_vocab_size(vocab_size)
+    J = check_probability(name, value)
+    if J <= 1 / V:
+        raise ValueError(f"{name}={value!r} is invalid: expected a probability in (1/V, 1) = "
+                         f"({1 / V:.3g}, 1) for V={V}")
+    return J
+
+
 def start_theta(features, success, length=1, rule: str = "answer_last", correct: int = 0,
                 angle: float | None = None) -> torch.Tensor:
     """theta = s * (cos a, sin a) rotated from the correct token by ``angle`` (default a quarter

@@ -66,3 +66,9 @@ def test_bad_input_is_rejected_with_a_clear_message(call, name):
     message = str(err.value)
     assert name in message, message
     assert "expected" in message, f"message does not say what is allowed: {message}"
+
+
+def test_start_success_must_beat_a_uniform_answer():
+    with pytest.raises(ValueError, match=r"J0.*expected a probability in \(1/V, 1\)"):
+        tokens.check_start_success("J0", 0.1, 8)
+    assert tokens.check_start_success("J0", 0.2, 8) == 0.2
