@@ -157,7 +157,7 @@ show(fig)
 # fresh completions (the same sampling seed at every $\eta$), for $\eta$ on a log grid.
 
 # %%
-from rlvr_core.llm.probe import line_search_cached, one_step_threshold
+from rlvr_core.llm.probe import line_search_cached, threshold_from_line_search
 from rlvr_core.llm.sweeps import log_grid, run_all, sweep_table, threshold, tiny_all_configs, tiny_plan
 
 PLAN = tiny_plan(PROFILE)
@@ -173,7 +173,7 @@ for loss_type, L in SETTINGS:
     measured, stable, collapsed = threshold(lrs, final, start)
     search = line_search_cached(CONFIGS[(loss_type, L)][0], LINE_LRS, num_prompts=16, eval_samples=32, seed=SEED)
     searches[(loss_type, L)] = search
-    predicted, safe, unsafe = one_step_threshold(search)
+    predicted, safe, unsafe = threshold_from_line_search(search)
     comparison.append({"loss_type": loss_type, "L": L, "sweep threshold": measured, "sweep stable <=": stable,
                        "sweep collapsed >=": collapsed, "one-step threshold": predicted,
                        "one-step safe <=": safe, "one-step drop >=": unsafe})
@@ -241,7 +241,7 @@ if smol_search is not None and smol_runs:
     s_lrs, _, s_final = sweep_table(smol_runs)
     s_start = float(np.mean([r["metrics"][0]["reward"] for r in smol_runs]))
     s_thr, s_stable, s_collapsed = threshold(s_lrs, s_final, s_start)
-    p_thr, p_safe, p_drop = one_step_threshold(smol_search)
+    p_thr, p_safe, p_drop = threshold_from_line_search(smol_search)
     print(f"SmolLM2 sweep (notebook 07, {len(smol_runs)} runs): stable <= {s_stable:.2g}, collapsed >= {s_collapsed:.2g}")
     print(f"one-step line search: J0 = {smol_search['J0']:.2f}; safe <= {p_safe:.2g}, drop >= {p_drop:.2g}")
     assert s_stable < p_drop  # the same necessary condition as for the tiny model

@@ -32,6 +32,7 @@ from typing import Callable, Sequence
 import torch
 
 from .directions import ALGORITHMS, group_advantages, population_direction, response_weights
+from .fit import leading_true_count
 from .validation import check_choice, check_int, check_positive, check_probability
 
 MOMENTS = ("worst_case", "martingale")
@@ -252,11 +253,10 @@ def one_step_threshold(policy, theta, w, etas, *, keep: float = 0.0) -> float:
     slope = float(w @ exact_gap(policy, theta).gap.mean(0))
     base = torch.logit(success_prob(policy, theta)).mean()
     gain = torch.logit(success_prob(policy, theta + etas[:, None] * w)).mean(-1) - base
-    bad = torch.nonzero(gain < keep * etas * slope)
-    if bad.numel() == 0:
+    passed = int(leading_true_count(gain >= keep * etas * slope))
+    if passed == len(etas):
         return math.inf
-    first = int(bad[0])
-    return float(etas[first - 1]) if first > 0 else 0.0
+    return float(etas[passed - 1]) if passed > 0 else 0.0
 
 
 def compare_on_bandits(num_instances: int, group_sizes=(64, 1024), *, algorithm: str = "grpo_no_length",

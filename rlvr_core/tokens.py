@@ -29,7 +29,7 @@ import torch
 from torch.func import hessian, jacrev
 
 from .directions import ALGORITHMS, sampled_direction
-from .fit import loglog_slope  # noqa: F401  (re-exported for the notebooks)
+from .fit import leading_true_count, loglog_slope  # noqa: F401  (loglog_slope re-exported for the notebooks)
 from .sim import few_threads
 from .gap import score_matrix
 from .policies import DTYPE, ResponsePolicy, _as_rewards
@@ -487,7 +487,6 @@ def one_step_safe_eta(success_fn: Callable, theta, w, etas) -> torch.Tensor:
     J0 = success_fn(theta)
     moved = theta.unsqueeze(-2) + etas.unsqueeze(-1) * w.unsqueeze(-2)  # [..., E, d]
     ok = success_fn(moved) >= J0.unsqueeze(-1) * (1 - 1e-12)  # [..., E]
-    first_bad = torch.where(~ok, torch.arange(len(etas)), len(etas)).min(-1).values
-    idx = (first_bad - 1).clamp_min(0)
-    out = etas[idx]
-    return torch.where(first_bad > 0, out, torch.full_like(out, math.nan))
+    passed = leading_true_count(ok)
+    out = etas[(passed - 1).clamp_min(0)]
+    return torch.where(passed > 0, out, torch.full_like(out, math.nan))

@@ -123,7 +123,7 @@ def test_one_step_threshold_and_probe_on_quadratic_logit():
 
 
 def test_one_step_threshold_from_a_line_search():
-    from rlvr_core.llm.probe import one_step_threshold as llm_threshold
+    from rlvr_core.llm.probe import threshold_from_line_search as llm_threshold
 
     search = {"lrs": [0.01, 0.03, 0.1, 0.3], "J": [0.42, 0.45, 0.35, 0.0], "J0": 0.4, "se": 0.02}
     thr, safe, drop = llm_threshold(search)

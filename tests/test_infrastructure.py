@@ -10,7 +10,7 @@ import pytest
 
 from rlvr_core import cache, figures
 from rlvr_core import validation as V
-from rlvr_core.fit import loglog_slope
+from rlvr_core.fit import leading_true_count, loglog_slope
 
 
 @pytest.mark.parametrize("call, name", [
@@ -97,3 +97,11 @@ def test_loglog_slope_recovers_power_law():
     assert math.isclose(loglog_slope(x, 3 * x**-1.5), -1.5, rel_tol=1e-12)
     with pytest.raises(ValueError, match="x, y"):
         loglog_slope([1.0], [1.0])
+
+
+def test_leading_true_count_stops_at_the_first_failure():
+    ok = [[True, True, False, True],   # a later pass does not count
+          [False, True, True, True],
+          [True, True, True, True]]
+    assert leading_true_count(ok).tolist() == [2, 0, 4]
+    assert int(leading_true_count([])) == 0

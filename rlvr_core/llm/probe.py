@@ -138,19 +138,20 @@ def one_step_line_search(cfg: RunConfig, learning_rates, *, num_prompts: int = 1
             "probe_success": float(b["rewards"].mean())}
 
 
-def one_step_threshold(search: dict) -> tuple[float, float, float]:
+def threshold_from_line_search(search: dict) -> tuple[float, float, float]:
     """From a line search: (geometric mean, largest lr whose one-step success stays within two
     standard errors of J0, next lr); NaN where the search shows no drop."""
     import math
 
-    floor = search["J0"] - 2 * search["se"]
-    lrs, J = search["lrs"], search["J"]
-    for i, (lr, j) in enumerate(zip(lrs, J)):
-        if j < floor:
-            if i == 0:
-                return math.nan, math.nan, lr
-            return math.sqrt(lrs[i - 1] * lr), lrs[i - 1], lr
-    return math.nan, lrs[-1], math.nan
+    from ..fit import leading_true_count
+
+    lrs = search["lrs"]
+    passed = int(leading_true_count([j >= search["J0"] - 2 * search["se"] for j in search["J"]]))
+    if passed == len(lrs):
+        return math.nan, lrs[-1], math.nan
+    if passed == 0:
+        return math.nan, math.nan, lrs[0]
+    return math.sqrt(lrs[passed - 1] * lrs[passed]), lrs[passed - 1], lrs[passed]
 
 
 def line_search_cached(cfg: RunConfig, learning_rates, *, num_prompts: int = 16, eval_samples: int = 32,
