@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..fit import leading_true_count
 from ..validation import check_grid, check_int, check_probability
 from .runner import RunConfig, run_or_load
 
@@ -62,12 +63,12 @@ def threshold(lrs, final, start: float, *, collapse_frac: float = 0.5):
     stable = final >= collapse_frac * start
     order = np.argsort(lrs)
     lrs, stable = lrs[order], stable[order]
-    if stable.all():
+    passed = int(leading_true_count(stable))
+    if passed == len(lrs):
         return math.nan, float(lrs[-1]), math.nan
-    first_bad = int(np.argmin(stable))
-    if first_bad == 0:
+    if passed == 0:
         return math.nan, math.nan, float(lrs[0])
-    lo, hi = float(lrs[first_bad - 1]), float(lrs[first_bad])
+    lo, hi = float(lrs[passed - 1]), float(lrs[passed])
     return math.sqrt(lo * hi), lo, hi
 
 
