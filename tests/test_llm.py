@@ -185,6 +185,17 @@ def test_threshold_matches_a_brute_force_scan():
         threshold([0.0, 1.0], [0.5, 0.5], start=0.3)
 
 
+def test_computed_and_loaded_runs_share_one_order():
+    from rlvr_core.llm.sweeps import sort_runs
+
+    runs = [{"config": {"loss_type": lt, "learning_rate": lr, "seed": s}}
+            for lt, lr, s in [("grpo", 0.3, 0), ("grpo", 0.003, 1), ("dr_grpo", 0.03, 0), ("grpo", 0.003, 0)]]
+    order = [(r["config"]["loss_type"], r["config"]["learning_rate"], r["config"]["seed"])
+             for r in sort_runs(runs)]
+    assert order == [("dr_grpo", 0.03, 0), ("grpo", 0.003, 0), ("grpo", 0.003, 1), ("grpo", 0.3, 0)]
+    assert sort_runs(reversed(runs)) == sort_runs(runs)
+
+
 def test_every_shipped_config_validates():
     from pathlib import Path
 

@@ -228,14 +228,14 @@ def _load(cfg: RunConfig, where):
     return load_local_model(where)
 
 
-def run_grpo(cfg: RunConfig, *, output_dir: str | None = None) -> dict:
+def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = True) -> dict:
     """Train one GRPO run and return ``{"config", "grpo_config", "provenance", "metrics",
-    "warm_start"}`` (metrics: one dict per optimizer step)."""
+    "warm_start"}`` (metrics: one dict per optimizer step); ``progress`` shows a step bar."""
     num_processes = world_size()
     cfg.validate(num_processes)
     from trl import GRPOConfig
 
-    from .callback import GapGRPOTrainer, GradientGapCallback
+    from .callback import GapGRPOTrainer, GradientGapCallback, StepProgressCallback
     from .models import cpu_threads
     from .task import VerifierReward
 
@@ -255,6 +255,8 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None) -> dict:
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
+    if progress:
+        trainer.add_callback(StepProgressCallback(f"{cfg.model} {cfg.loss_type} lr={cfg.learning_rate:g}"))
     cb = None
     if cfg.gap_callback:
         cb = GradientGapCallback(reward, cfg.num_generations, cfg.temperature).attach(trainer)
@@ -292,7 +294,8 @@ def result_path(cfg: RunConfig, results_dir=None) -> Path:
     return Path(results_dir or RESULTS_DIR) / cfg.model / f"{cfg.key()}.json"
 
 
-def run_or_load(cfg: RunConfig, *, refresh: bool = False, results_dir=None) -> dict:
+def run_or_load(cfg: RunConfig, *, refresh: bool = False, results_dir=None,
+                progress: bool = True) -> dict:
     """The cached result of ``cfg`` from ``results/llm/<model>/<key>.json``, or train and store it
     (atomically, so an interrupted sweep resumes where it stopped)."""
     cfg.validate()
@@ -302,7 +305,7 @@ def run_or_load(cfg: RunConfig, *, refresh: bool = False, results_dir=None) -> d
             return json.loads(path.read_text())
         except (OSError, ValueError):
             pass
-    res = run_grpo(cfg)
+    res = run_grpo(cfg, progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(res, indent=1, sort_keys=True) + "\n")
     return res

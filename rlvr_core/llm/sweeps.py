@@ -22,13 +22,21 @@ def smollm2_configs(learning_rates=(0.003, 0.03, 0.3), loss_types=("grpo",), see
             for lt in loss_types for lr in learning_rates for s in seeds]
 
 
+def smollm2_plan() -> list[RunConfig]:
+    """Notebook 07's SmolLM2 set (about 25 min per run on 2 cores): ``grpo`` at four rates, a
+    second seed at 0.03 (the rate where training was erratic), and ``dr_grpo`` at 0.03."""
+    return (smollm2_configs(learning_rates=(0.003, 0.03, 0.1, 0.3))
+            + smollm2_configs(learning_rates=(0.03,), seeds=(1,))
+            + smollm2_configs(learning_rates=(0.03,), loss_types=("dr_grpo",)))
+
+
 def run_all(configs, *, refresh: bool = False, progress: bool = True) -> list[dict]:
     """Run (or load from results/llm) each configuration in turn; resumable."""
     it = configs
     if progress:
         from tqdm.auto import tqdm
         it = tqdm(configs, desc="GRPO runs", leave=False)
-    return [run_or_load(c, refresh=refresh) for c in it]
+    return [run_or_load(c, refresh=refresh, progress=progress) for c in it]
 
 
 def final_success(result: dict, last: int = 5) -> float:
@@ -144,6 +152,10 @@ def load_cached(model: str, results_dir=None) -> list[dict]:
     from .runner import RESULTS_DIR
 
     folder = Path(results_dir or RESULTS_DIR) / model
-    rows = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
-    return sorted(rows, key=lambda r: (r["config"]["loss_type"], r["config"]["learning_rate"],
-                                       r["config"]["seed"]))
+    return sort_runs(json.loads(p.read_text()) for p in sorted(folder.glob("*.json")))
+
+
+def sort_runs(results) -> list[dict]:
+    """Runs in one fixed order (loss type, learning rate, seed), whether computed or loaded."""
+    return sorted(results, key=lambda r: (r["config"]["loss_type"], r["config"]["learning_rate"],
+                                          r["config"]["seed"]))
