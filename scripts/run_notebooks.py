@@ -28,11 +28,14 @@ from rlvr_core.figures import FIGURE_DIR  # noqa: E402
 from rlvr_core.validation import check_profile  # noqa: E402
 
 VOLATILE_CELL_KEYS = ("papermill", "execution")
+OVERVIEW = "00_overview"
 
 
 def notebook_sources(names: list[str]) -> list[Path]:
     if not names:
-        return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+        # the overview tabulates every figure from the manifest, so it runs after the others
+        found = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+        return [p for p in found if p.stem != OVERVIEW] + [p for p in found if p.stem == OVERVIEW]
     paths = []
     for name in names:
         path = NOTEBOOKS / f"{Path(name).stem}.py"

@@ -81,3 +81,17 @@ def test_environment_yml_wraps_requirements():
 def test_pyproject_torch_pin_matches_requirements():
     text = (ROOT / "pyproject.toml").read_text()
     assert '"torch==2.13.0"' in text
+
+
+def test_make_figures_runs_the_overview_last():
+    """00_overview tabulates the manifest that the other notebooks write, so one `make figures`
+    must leave it current: it has to run after every other notebook."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    order = [p.stem for p in mod.notebook_sources([])]
+    assert order[-1] == "00_overview" and sorted(order) == [p.stem for p in SOURCES]
+    assert [p.stem for p in mod.notebook_sources(["00_overview", "01_gradient_gap"])] == \
+        ["00_overview", "01_gradient_gap"]  # an explicit list keeps its order
