@@ -33,7 +33,7 @@ import torch
 
 from .directions import ALGORITHMS, group_advantages, population_direction, response_weights
 from .fit import leading_true_count
-from .validation import check_choice, check_int, check_positive, check_probability
+from .validation import check_choice, check_grid, check_int, check_positive, check_probability
 
 MOMENTS = ("worst_case", "martingale")
 
@@ -245,8 +245,9 @@ def one_step_threshold(policy, theta, w, etas, *, keep: float = 0.0) -> float:
     from .gap import exact_gap, success_prob
 
     etas = torch.as_tensor(etas, dtype=torch.float64)
-    if etas.ndim != 1 or etas.numel() == 0 or torch.any(etas <= 0) or torch.any(etas.diff() <= 0):
-        raise ValueError("etas is invalid: expected an increasing 1-D grid of steps > 0")
+    if etas.ndim != 1:
+        raise ValueError(f"etas has shape {tuple(etas.shape)}: expected a 1-D grid of steps")
+    etas = torch.tensor(check_grid("etas", etas.tolist(), increasing=True), dtype=torch.float64)
     check_probability("keep", keep, open_interval=False)
     theta = policy._check_theta(theta).detach()
     w = policy._check_theta(w).detach()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 
 def loglog_slope(x, y) -> float:
@@ -17,7 +18,5 @@ def leading_true_count(ok):
     """How many grid points pass before the first failure, along the last axis of the boolean
     array ``ok`` (the core of every one-step line search: a step counts as safe only if every
     smaller step on the grid was safe too)."""
-    import torch
-
     ok = torch.as_tensor(ok, dtype=torch.bool)
     return ok.to(torch.int64).cumprod(-1).sum(-1)

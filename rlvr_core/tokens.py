@@ -479,9 +479,7 @@ def one_step_safe_eta(success_fn: Callable, theta, w, etas) -> torch.Tensor:
     """Largest eta on the (increasing) grid such that J(theta + e w) >= J(theta) for every
     grid e <= eta (a one-step line search), vectorised over leading dims of ``theta``/``w``.
     ``success_fn(theta [..., d]) -> [...]``. NaN if even the smallest eta lowers J."""
-    etas = torch.as_tensor(check_grid("etas", list(map(float, etas))), dtype=DTYPE)
-    if torch.any(etas[1:] <= etas[:-1]):
-        raise ValueError("etas is invalid: expected an increasing grid")
+    etas = torch.as_tensor(check_grid("etas", list(map(float, etas)), increasing=True), dtype=DTYPE)
     theta = torch.as_tensor(theta, dtype=DTYPE)
     w = torch.as_tensor(w, dtype=DTYPE)
     J0 = success_fn(theta)

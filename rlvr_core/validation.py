@@ -65,8 +65,9 @@ def check_seed(name: str, value) -> int:
     return check_int(name, value, minimum=0, maximum=2**32 - 1)
 
 
-def check_grid(name: str, values, *, positive: bool = True) -> list[float]:
-    """A non-empty sequence of finite numbers (all > 0 when ``positive``)."""
+def check_grid(name: str, values, *, positive: bool = True, increasing: bool = False) -> list[float]:
+    """A non-empty sequence of finite numbers (all > 0 when ``positive``; strictly increasing
+    when ``increasing``, as a line search over the grid needs)."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         _fail(name, values, "a non-empty sequence of numbers")
     values = list(values)
@@ -77,4 +78,7 @@ def check_grid(name: str, values, *, positive: bool = True) -> list[float]:
             check_positive(f"{name}[{i}]", v)
         elif isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v):
             _fail(f"{name}[{i}]", v, "a finite number")
-    return [float(v) for v in values]
+    values = [float(v) for v in values]
+    if increasing and any(b <= a for a, b in zip(values, values[1:])):
+        _fail(name, values, "a strictly increasing sequence of numbers")
+    return values

@@ -130,3 +130,13 @@ def test_one_step_threshold_from_a_line_search():
     assert (safe, drop) == (0.03, 0.1) and math.isclose(thr, math.sqrt(0.003))
     assert math.isnan(llm_threshold({**search, "J": [0.4, 0.4, 0.4, 0.4]})[0])
     assert llm_threshold({**search, "J": [0.1, 0.4, 0.4, 0.4]})[2] == 0.01
+
+
+def test_llm_line_search_needs_an_increasing_grid():
+    # threshold_from_line_search reads the grid in order, so an unsorted one must be refused
+    # before any model is loaded
+    from rlvr_core.llm.probe import one_step_line_search
+    from rlvr_core.llm.runner import RunConfig
+
+    with pytest.raises(ValueError, match=r"learning_rates=.*expected a strictly increasing"):
+        one_step_line_search(RunConfig(), [0.1, 0.01])

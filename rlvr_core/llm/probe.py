@@ -106,7 +106,7 @@ def one_step_line_search(cfg: RunConfig, learning_rates, *, num_prompts: int = 1
     from ..checker import _shift, update_and_gap
     from ..validation import check_grid
 
-    lrs = check_grid("learning_rates", learning_rates)
+    lrs = check_grid("learning_rates", learning_rates, increasing=True)
     check_int("eval_samples", eval_samples, minimum=2)
     # no finite differences here: float32, the run's own precision (and half the memory)
     model, tok, task, b, log_probs = _probe_batch(cfg, num_prompts, seed, torch.float32)

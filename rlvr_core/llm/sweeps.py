@@ -145,7 +145,7 @@ def mean_curve(results: list[dict], key: str = "reward") -> np.ndarray:
 
 
 def load_cached(model: str, results_dir=None) -> list[dict]:
-    """Every cached run of ``model`` in results/llm/<model>/ (sorted by learning rate, seed)."""
+    """Every cached run of ``model`` in results/llm/<model>/, in ``sort_runs`` order."""
     import json
     from pathlib import Path
 
