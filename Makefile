@@ -23,8 +23,9 @@ $(STAMP): requirements.txt pyproject.toml
 figures: $(STAMP)
 	$(PY) scripts/run_notebooks.py --profile $(PROFILE) $(NB)
 
-## Unit tests, the site in headless Chromium, then nbval re-executes the committed notebooks
-## and compares their checked outputs.
+## Unit tests, the site in headless Chromium, the perturbation runs (sampled notebooks on other
+## CPU vector paths and seeds), then nbval re-executes the committed notebooks and compares their
+## checked outputs. Figures and caches of these runs go to a temporary folder (conftest.py).
 test: $(STAMP)
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
@@ -33,7 +34,7 @@ site: $(STAMP)
 	$(PY) scripts/build_site.py
 
 unit: $(STAMP)
-	$(PY) -m pytest tests -p no:cacheprovider
+	$(PY) -m pytest tests -m "not perturbation" -p no:cacheprovider
 
 ## Throughput of the engines, speedup over a per-run loop; appended to benchmarks/history.tsv.
 bench: $(STAMP)

@@ -26,10 +26,11 @@ import numpy as np
 import torch
 
 from rlvr_core import theory
+from rlvr_core.checks import expect
 from rlvr_core.figures import savefig, set_style, show
 from rlvr_core.instances import random_instances, random_starts
 from rlvr_core.nbutils import versions
-from rlvr_core.policies import MLPPolicy
+from rlvr_core.policies import LogLinearPolicy, MLPPolicy
 from rlvr_core.sim import simulate
 from rlvr_core.validation import check_int, check_positive, check_profile, check_seed
 
@@ -121,7 +122,6 @@ theta0 = random_starts(NUM_INSTANCES, DIM, seed=SEED + 1)
 L, G = theory.loglinear_constants(phi)
 paper_c, ours_c = theory.theorem1_constant(L, G), theory.companion_constant(L, G)
 # Independent check of the constants: scores and Hessians at many parameter points by autograd.
-from rlvr_core.policies import LogLinearPolicy
 gen = torch.Generator().manual_seed(SEED + 2)
 probe = 4 * torch.randn(8, DIM, generator=gen, dtype=torch.float64)
 est = [theory.estimate_constants(LogLinearPolicy(phi[i], rewards[i]), probe) for i in range(8)]
@@ -133,15 +133,21 @@ mlp_points = mlp.init_theta(SEED) + 0.5 * torch.randn(16, mlp.dim, generator=gen
 L_mlp, G_mlp = theory.estimate_constants(mlp, mlp_points)
 
 # %%
-# NBVAL_CHECK_OUTPUT
 ratio = paper_c / ours_c
 print(f"log-linear instances: D in [{G.min():.2f}, {G.max():.2f}]; paper constant / ours = "
       f"{ratio.min():.3f} .. {ratio.max():.3f}")
 print(f"autograd estimate / closed-form bound: G_o up to {float((G_est / G[:8, 0]).max()):.2f}, "
       f"L_o up to {float((L_est / L[:8, 0]).max()):.2f}  (must be <= 1)")
 print(f"MLP policy (estimated over 16 points): L_o ~ {float(L_mlp):.2f}, G_o ~ {float(G_mlp):.2f}")
-assert torch.allclose(ratio, torch.full_like(ratio, 11.0))           # 16.5 D^2 / 1.5 D^2
-assert torch.all(G_est <= G[:8, 0] + 1e-12) and torch.all(L_est <= L[:8, 0] + 1e-12)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+expect("paper constant / sharp constant, every log-linear instance (identity check)", ratio,
+       reference=11.0, tol=1e-9, why="algebra: 16.5 D^2 / 1.5 D^2; checks the code, not the theory")
+expect("autograd max of |score| / closed-form G_o", G_est / G[:8, 0], at_most=1 + 1e-12,
+       why="the closed form is an upper bound (derived); 1e-12 rounding")
+expect("autograd max of the Hessian norm / closed-form L_o", L_est / L[:8, 0], at_most=1 + 1e-12,
+       why="the closed form is an upper bound (derived); 1e-12 rounding")
 
 # %% [markdown]
 # **[measured]** The autograd maxima stay below the closed-form constants, as they must; the
@@ -175,7 +181,6 @@ for label, kw in settings:
                                      seed=SEED, **kw)
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print(f"{'direction':<22}{'rule':<10}{'median M(K)':>12}{'median J_K':>12}{'min margin':>12}"
       f"{'min gain/(M/2)':>16}")
 worst = math.inf
@@ -187,7 +192,11 @@ for (label, rule), res in runs.items():
     print(f"{label:<22}{rule:<10}{float(res.M[-1].median()):>12.3g}"
           f"{float(res.J[-1].median()):>12.3f}{max(m, 0.0):>12.4f}{slack:>16.2f}")
 print(f"minimum margin logit J_k - logit J_0 - M(k)/2 over all runs and steps: {max(worst, 0.0):.4f}")
-assert worst >= -1e-9, worst   # Theorem 1: never negative (1e-9: float64 round-off of log-odds)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+expect("P2 Theorem 1 margin logit J_k - logit J_0 - M(k)/2, every run and step", worst,
+       at_least=-1e-9, why="Theorem 1 is a bound; 1e-9 is float64 round-off of the log-odds")
 
 # %% [markdown]
 # **[measured]** The margin is never negative, at any step of any run, for exact and sampled
@@ -256,15 +265,22 @@ M_cap = ETA_MULTIPLIER * zeta / 16.5
 gain_cap = 23 / 22 * M_cap
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print(f"poorly aligned: max M(K) = {float(stall.M[-1].max()):.4f} (bound {M_cap:.4f}); "
       f"max logit gain = {float(stall.logit_gain[-1].max()):.4f} (bound {gain_cap:.4f})")
 print(f"median J_K: poorly aligned {float(stall.J[-1].median()):.3f}, w = g "
       f"{float(aligned.J[-1].median()):.3f}, start {float(stall.J[0].median()):.3f}")
-assert float(stall.M[-1].max()) <= M_cap + 1e-12
-assert float(stall.logit_gain[-1].max()) <= gain_cap + 1e-9
-assert float(stall.margin.min()) >= -1e-9
-assert torch.all(aligned.log_odds[-1] > stall.log_odds[-1])
+
+# %%
+# NBVAL_CHECK_OUTPUT
+expect("poorly aligned runs: M(K) below its derived cap", stall.M[-1] - M_cap, at_most=1e-12,
+       why="the cap is a derived bound on a convergent series; 1e-12 rounding")
+expect("poorly aligned runs: logit gain below its derived ceiling", stall.logit_gain[-1] - gain_cap,
+       at_most=1e-9, why="derived ceiling; 1e-9 float64 round-off of the log-odds")
+expect("poorly aligned runs: Theorem 1 margin", float(stall.margin.min()), at_least=-1e-9,
+       why="Theorem 1 is a bound; 1e-9 float64 round-off")
+expect("aligned runs end above the poorly aligned ones, every instance",
+       bool(torch.all(aligned.log_odds[-1] > stall.log_odds[-1])),
+       why="Theorem 1: M(K) grows without bound only for the aligned runs")
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 4))

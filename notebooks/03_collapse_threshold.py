@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from rlvr_core import theory
+from rlvr_core.checks import expect
 from rlvr_core.figures import savefig, set_style, show
 from rlvr_core.instances import circle_instance, simulate_quadratic_logit
 from rlvr_core.nbutils import versions
@@ -115,7 +116,6 @@ dz = z[1:] - z[:-1]
 monotone_ok = ((dz < 0) | ~step_taken | ~falls0).all(0)
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print(f"{'a':>5}{'predicted 1/a':>15}{'last converging':>17}{'first collapsing':>18}"
       f"{'measured':>10}{'pred/meas':>11}{'band':>7}")
 for ai, pred, lo, hi, meas in rows:
@@ -125,11 +125,19 @@ print(f"runs below 1/a with z_K >= z_0 + K eta: {int(lin_ok.sum())}/{lin_ok.nume
 print(f"runs above 1/a starting in the falling region: {int(falls0.sum())}, "
       f"falling at every step: {int((monotone_ok & falls0).sum())}")
 print(f"final J above 1/a: max {float(torch.sigmoid(z[-1])[~below.expand_as(z[-1])].max()):.1e}")
-for ai, pred, lo, hi, meas in rows:
-    assert lo <= pred < hi, (ai, lo, pred, hi)          # theory: every eta <= 1/a converges
-    assert hi / lo <= 2.0                                 # sharp transition: band <= 2x in eta
-    assert math.sqrt(lo / hi) <= pred / meas <= math.sqrt(hi / lo)
-assert bool(lin_ok.all()) and bool(monotone_ok.all())
+
+# %%
+# NBVAL_CHECK_OUTPUT
+a_, pred_, lo_, hi_, meas_ = map(np.array, zip(*rows))
+expect("P3 1/a lies in the measured bracket [last converging, first collapsing), every a "
+       "(identity check)", bool(np.all((lo_ <= pred_) & (pred_ < hi_))),
+       why="1/a is the exact stability boundary of the iterated recurrence (derived)")
+expect("P3 width of the transition band (first collapsing / last converging), every a",
+       hi_ / lo_, at_most=2.0, why="the prediction's criterion: a sharp threshold within 2x in eta")
+expect("runs below 1/a that gained at least K eta in log-odds", bool(lin_ok.all()),
+       why="derived: z_{k+1} - z_k >= eta whenever eta <= 1/a")
+expect("runs above 1/a in the falling region that fell at every step", bool(monotone_ok.all()),
+       why="derived: the start condition 4a^2(a eta - 1)x_0^2 > 1 persists")
 
 # %% [markdown]
 # **[measured]** For every curvature $a$ the last step that still improves and the first that
@@ -171,14 +179,21 @@ path_z = path.log_odds[:, :, 0]
 bound_T1 = float(theory.quadratic_logit_sharp_step(PATH_A, PATH_X0))
 
 # %%
-# NBVAL_CHECK_OUTPUT
 for j, eta in enumerate(PATH_ETAS):
     zz = path_z[:, j]
     print(f"eta = {eta:.2f} ({'below' if eta <= 1 / PATH_A else 'above'} 1/a = {1 / PATH_A:.2f}): "
           f"J_0 = {float(torch.sigmoid(zz[0])):.3f}, J_3 = {float(torch.sigmoid(zz[3])):.3f}, "
           f"J_12 = {float(torch.sigmoid(zz[12])):.3g}, J fell at every step: {bool((zz[1:] < zz[:-1]).all())}")
 print(f"Theorem 1 certifies constant steps up to {bound_T1:.3f} from this start; collapse above {1 / PATH_A:.3f}")
-assert bound_T1 <= 1 / PATH_A
+
+# %%
+# NBVAL_CHECK_OUTPUT
+expect("Theorem 1's certified constant step / the collapse threshold 1/a", bound_T1 * PATH_A,
+       at_most=1.0, why="a sufficient step cannot exceed the exact threshold (derived)")
+for j, eta in enumerate(PATH_ETAS):
+    fell_every_step = bool((path_z[1:, j] < path_z[:-1, j]).all())
+    expect(f"eta = {eta:g} ({'above' if eta > 1 / PATH_A else 'below'} 1/a): J fell at every step",
+           fell_every_step == (eta > 1 / PATH_A), why="derived: collapse exactly above 1/a")
 
 # %%
 fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -226,13 +241,17 @@ cz = cgrid.unflatten(circ.log_odds[:, :, 0], axis=1)[..., 0]   # [K+1, E, S]
 fell = (cz[1:] < cz[:-1] - 1e-12).any(0)                      # any step that lowered J
 
 # %%
-# NBVAL_CHECK_OUTPUT
 cJ = torch.sigmoid(cz[-1])
 print(f"circle model: min final J over all {cJ.numel()} runs = {float(cJ.min()):.3f}; "
       f"runs with at least one step that lowered J: {int(fell.sum())}")
 print(f"largest eta on the grid: {ETAS[-1]:.1f}; Theorem 1 (sharp) certifies eta <= 1.0")
 certified = torch.tensor(ETAS) <= 1.0
-assert bool((cz[-1][certified] > cz[0][certified]).all())   # Theorem 1 below its certified step
+
+# %%
+# NBVAL_CHECK_OUTPUT
+expect("circle model: every run with eta <= 1 ends above its start",
+       bool((cz[-1][certified] > cz[0][certified]).all()),
+       why="Theorem 1 with the sharp constant certifies eta <= 1 (derived)")
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 4))

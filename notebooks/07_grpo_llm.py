@@ -23,8 +23,7 @@
 # learning-rate sweep of GRPO looks like on each side of the threshold, how `loss_type` changes it,
 # and how to watch the Gradient Gap during training with a callback.
 # **Run time (default profile, 2-core laptop): about 15 s with the committed run cache
-# (`results/llm/`) plus under a minute to rebuild the two warm starts on a fresh clone;
-# recomputing every tiny-model run (`REFRESH_TINY=True`, 85 runs) takes about 15 min.**
+# (`results/llm/`, which also records the warm start each run began from); recomputing every tiny-model run (`REFRESH_TINY=True`, 85 runs) takes about 15 min.**
 # Labels: **[paper]** the paper's claim, **[derived]** proved here, **[measured]** this notebook's runs.
 
 # %%
@@ -37,16 +36,15 @@ import math
 import numpy as np
 import matplotlib.pyplot as plt
 import rlvr_core.llm  # sets HF_HUB_OFFLINE=1 before any Hugging Face import
+from rlvr_core.checks import expect
 from rlvr_core.figures import set_style, savefig, show
 from rlvr_core.nbutils import versions
 from rlvr_core.validation import check_profile, check_seed, check_choice
-from rlvr_core.llm.models import warm_start_tiny
 from rlvr_core.llm.runner import grpo_config_fields
 from rlvr_core.llm.smollm2 import is_available as smollm2_available
 from rlvr_core.llm.sweeps import (tiny_plan, tiny_all_configs, smollm2_plan, run_all,
                                   sweep_table, threshold, final_success, mean_curve, load_cached,
                                   sort_runs)
-import json
 set_style()
 
 # %% tags=["parameters"]
@@ -109,19 +107,18 @@ keys = ["optim", "max_grad_norm", "lr_scheduler_type", "loss_type", "scale_rewar
 print("\n".join(f"{k:>28} = {fields[k]!r}" for k in keys))
 
 # %%
-# Warm starts (cached under .cache/llm, rebuilt here in a few seconds when missing).
+# The warm start each stored run began from is recorded in its result, so it is read from there:
+# a fresh clone rebuilds a warm start (under .cache/llm, in seconds) only to recompute a run.
 warm = {}
 for L in (SHORT, LONG):
-    folder = warm_start_tiny(L, seed=SEED)
-    warm[L] = json.loads((folder / "warm_start.json").read_text())
+    warm[L] = run_all(CONFIGS[("grpo", L)][:1], refresh=REFRESH_TINY, progress=False)[0]["warm_start"]
     print(f"L={L:>2}: {warm[L]['steps']} supervised steps, sampled success "
           f"{warm[L]['success_rate_final']:.2f}, {warm[L]['num_parameters']} parameters")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-ok = all(0.2 <= w["success_rate_final"] <= 0.6 for w in warm.values())
-print("warm starts in the 20-60% band:", ok)
-assert ok
+expect("sampled success of each warm start", [w["success_rate_final"] for w in warm.values()],
+       at_least=0.2, at_most=0.6, why="the design's starting band for RLVR (20-60%)")
 
 # %% [markdown]
 # ## 2. A learning-rate threshold: success rises below it, collapses above it
@@ -144,17 +141,23 @@ J0 = float(np.mean([r["metrics"][0]["reward"] for r in main_runs]))
 thr, lo, hi = threshold(lrs, table, J0)
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print(f"start J0 = {J0:.1f} (first batch, mean over runs)")
 print("   lr      final success per seed       mean")
 for lr, row in zip(lrs, table):
     print(f"{lr:7.3g}   " + "  ".join(f"{x:4.2f}" for x in row) + f"    {np.mean(row):4.2f}")
 print(f"measured threshold (grpo, L={SHORT}): {thr:.2g}  (stable <= {lo:.3g}, collapsed >= {hi:.3g})")
 mean_final = table.mean(1)
-assert not math.isnan(thr), "the sweep shows no threshold"
-assert np.all(mean_final[lrs <= lo] >= 0.5 * J0) and np.all(mean_final[lrs >= hi] < 0.5 * J0), \
-    "not a single sharp threshold"
-assert mean_final[lrs <= lo].max() > J0 + 0.05, "no rate below the threshold improved"
+
+# %%
+# NBVAL_CHECK_OUTPUT
+expect("P8 tiny model: the sweep shows a threshold", not math.isnan(thr),
+       why="the rule: a stable rate followed by a collapsed one")
+expect("P8 mean final success / J0 at every rate at or below the threshold",
+       mean_final[lrs <= lo] / J0, at_least=0.5, why="the rule's definition of stable (>= J0/2)")
+expect("P8 mean final success / J0 at every rate above the threshold",
+       mean_final[lrs >= hi] / J0, at_most=0.5, why="the rule's definition of collapsed (< J0/2)")
+expect("P8 best stable rate: mean final success - J0", mean_final[lrs <= lo].max() - J0,
+       at_least=0.05, why="a rate below the threshold must improve, beyond batch noise of 0.05")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -228,7 +231,6 @@ for (lt, L), runs in cmp_runs.items():
     lengths0[(lt, L)] = float(np.mean([r["metrics"][0]["completions/mean_length"] for r in runs]))
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print(" loss_type   L   T (start)   threshold   stable <=   collapsed >=")
 for (lt, L), (t_, lo_, hi_) in sorted(thresholds.items()):
     print(f"{lt:>9}  {L:>2}   {lengths0[(lt, L)]:6.0f}     {t_:8.2g}   {lo_:9.3g}   {hi_:11.3g}")
@@ -238,9 +240,15 @@ print(f"dr_grpo / grpo threshold at L={SHORT}: {ratio_short:.1f}  (predicted ~ 2
 growth = {lt: thresholds[(lt, LONG)][0] / thresholds[(lt, SHORT)][0] for lt in ("grpo", "dr_grpo", "dapo")}
 print("threshold(L={}) / threshold(L={}):  ".format(LONG, SHORT)
       + "   ".join(f"{lt} {g:.2g}" for lt, g in growth.items()))
-assert ratio_short >= 2.0, "(i) length normalisation did not move the threshold as predicted"
-assert growth["dr_grpo"] < 1.0, "(ii) without 1/|o| the threshold did not fall with length"
-assert growth["grpo"] > growth["dr_grpo"], "(iii) 1/|o| did not raise the length exponent"
+
+# %%
+# NBVAL_CHECK_OUTPUT
+expect("(i) dr_grpo / grpo threshold at the short length", ratio_short, at_least=2.0,
+       why="predicted ~ L_max/T = 24/6; at least 2 fixed before the sweep")
+expect("(ii) without 1/|o|: threshold(long) / threshold(short)", growth["dr_grpo"], at_most=1.0,
+       why="the theory's 1/T: the threshold must fall with length")
+expect("(iii) 1/|o| raises the length exponent", bool(growth["grpo"] > growth["dr_grpo"]),
+       why="the theory: 1/|o| removes the T factor")
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(14, 4), sharey=True)
@@ -297,11 +305,15 @@ tail = float(np.nanmean(curve[-50:]))
 plateau_lr = PLAN["plateau_lr"]
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print(f"fixed η = {plateau_lr}, {len(curve)} steps: success first 10 steps {np.nanmean(curve[:10]):.1f}, "
       f"last 50 steps {tail:.1f}")
-assert tail < 0.95, "reached 100%: no plateau below 1"
-assert tail > np.nanmean(curve[:10]), "did not learn at all"
+
+# %%
+# NBVAL_CHECK_OUTPUT
+expect("P6/P8 fixed rate: mean success over the last 50 steps", tail, at_most=0.95,
+       why="below 100% (0.95 leaves room for batch noise)")
+expect("P6/P8 fixed rate: last 50 steps minus first 10 steps", tail - np.nanmean(curve[:10]),
+       at_least=0.0, why="the run must learn at all")
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 4))
@@ -353,11 +365,15 @@ cos_stable = [m["gap/cos_update_gap"] for m in pick["stable"]["metrics"]
               if m.get("gap/cos_update_gap") is not None]
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print(f"max |cos(Δθ, ĝ) - cos(-∇loss, ĝ)| over all SGD runs: {'< 1e-3' if diff < 1e-3 else f'{diff:.1e}'}")
 print(f"stable run (η = {stable_lr:.3g}): mean cos(Δθ, ĝ) = {np.mean(cos_stable):.2f}")
-assert diff < 1e-3
-assert np.mean(cos_stable) > 0
+
+# %%
+# NBVAL_CHECK_OUTPUT
+expect("SGD without clipping: |cos(Δθ, ĝ) - cos(-∇loss, ĝ)| (identity check)", diff,
+       at_most=1e-3, why="Δθ = -η ∇loss exactly for plain SGD; 1e-3 float32 rounding")
+expect("stable run: mean cos(Δθ, ĝ)", float(np.mean(cos_stable)), at_least=0.0,
+       why="the update points up the Gradient Gap on average")
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
@@ -400,7 +416,6 @@ a_lrs, _, a_tab = sweep_table(adam_runs)
 a_thr = threshold(a_lrs, a_tab, float(np.mean([r["metrics"][0]["reward"] for r in adam_runs])))
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print("AdamW + clipping 1.0:  lr -> final success")
 print("  ".join(f"{lr:.2g}:{v:.2f}" for lr, v in zip(a_lrs, np.nanmean(a_tab, 1))))
 print(f"AdamW threshold {a_thr[0]:.2g} vs SGD threshold {thr:.2g}")
@@ -442,7 +457,6 @@ for r in smol_runs:
           f"{p['seconds_per_step']:.1f} s/step, commit {p['commit']}, trl {p['versions']['trl']}")
 
 # %%
-# NBVAL_CHECK_OUTPUT
 smol_grpo = [r for r in smol_runs if r["config"]["loss_type"] == "grpo"]
 for r in smol_runs:
     rw = [m["reward"] for m in r["metrics"]]
@@ -451,15 +465,21 @@ for r in smol_runs:
 if smol_grpo:
     lo_run = min(smol_grpo, key=lambda r: r["config"]["learning_rate"])
     start_lo = np.mean([m["reward"] for m in lo_run["metrics"][:3]])
-    assert final_success(lo_run) > start_lo, "the smallest rate did not improve"
 if len(smol_grpo) >= 2:
     hi_run = max(smol_grpo, key=lambda r: r["config"]["learning_rate"])
-    assert final_success(hi_run) < final_success(lo_run), \
-        "the largest rate did not end below the smallest"
     s_lrs, _, s_final = sweep_table(smol_grpo)
     s_thr, s_stable, s_collapsed = threshold(s_lrs, s_final, start_lo)
     print(f"grpo threshold (final < half the start): stable <= {s_stable:.2g}, collapsed >= {s_collapsed:.2g}, "
           f"threshold ~ {s_thr:.2g}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+if smol_grpo:
+    expect("SmolLM2 smallest rate: final success - start", final_success(lo_run) - start_lo,
+           at_least=0.0, why="below the threshold the run must improve")
+if len(smol_grpo) >= 2:
+    expect("SmolLM2 largest rate ends below the smallest",
+           bool(final_success(hi_run) < final_success(lo_run)), why="collapse above the threshold")
 
 # %%
 if smol_runs:

@@ -26,6 +26,11 @@ import numpy as np
 import pandas as pd
 
 from rlvr_core.checker import check_step_size, compare_on_bandits
+from rlvr_core.checks import expect
+from rlvr_core.llm.probe import line_search_cached, threshold_from_line_search
+from rlvr_core.llm.smollm2 import is_available as smollm2_available
+from rlvr_core.llm.sweeps import (load_cached, log_grid, run_all, smollm2_configs, sweep_table,
+                                  threshold, tiny_all_configs, tiny_plan)
 from rlvr_core.figures import savefig, set_style, show
 from rlvr_core.nbutils import versions
 from rlvr_core.validation import check_int, check_profile, check_seed
@@ -99,7 +104,6 @@ kappa_err = {g: float(((table[f"kappa_{g}"] - table["kappa"]).abs() / table["kap
 ratio_quad = (table["quad"] / table["exact"])[finite]
 
 # %%
-# NBVAL_CHECK_OUTPUT
 print(f"bandits: {len(table)}; statistics bound below the true half-gain step on all: "
       f"{bool((table['stat'] <= table['exact']).all())}")
 print(f"median factor by which the statistics bound is conservative: "
@@ -108,9 +112,15 @@ for g in GROUP_SIZES:
     print(f"probe with G={g:>5}: median relative error of the curvature {kappa_err[g]:.1g}")
 print(f"second-order model within a factor 2 of the true step: {(ratio_quad.between(0.5, 2)).mean():.0%} "
       f"of {int(finite.sum())} bandits with finite steps")
-assert (table["stat"] <= table["exact"]).all()          # the bound is a theorem
-assert kappa_err[GROUP_SIZES[-1]] <= 0.1                 # CLT: ~sqrt(2/G) relative error
-assert kappa_err[GROUP_SIZES[-1]] < kappa_err[GROUP_SIZES[0]]
+
+# %%
+# NBVAL_CHECK_OUTPUT
+expect("statistics bound / true half-gain step, every bandit", table["stat"] / table["exact"],
+       at_most=1.0, why="the bound is a theorem")
+expect(f"probe with G={GROUP_SIZES[-1]}: median relative error of the curvature",
+       kappa_err[GROUP_SIZES[-1]], at_most=0.1, why="CLT: relative error ~ sqrt(2/G) = 0.02")
+expect("the probe's curvature error shrinks with the sample size",
+       bool(kappa_err[GROUP_SIZES[-1]] < kappa_err[GROUP_SIZES[0]]), why="CLT")
 
 # %%
 fig, ax = plt.subplots(figsize=(5.8, 4.6))
@@ -157,9 +167,6 @@ show(fig)
 # fresh completions (the same sampling seed at every $\eta$), for $\eta$ on a log grid.
 
 # %%
-from rlvr_core.llm.probe import line_search_cached, threshold_from_line_search
-from rlvr_core.llm.sweeps import log_grid, run_all, sweep_table, threshold, tiny_all_configs, tiny_plan
-
 PLAN = tiny_plan(PROFILE)
 CONFIGS = tiny_all_configs(PLAN)
 SHORT, LONG = PLAN["lengths"]
@@ -180,14 +187,18 @@ for loss_type, L in SETTINGS:
 comparison = pd.DataFrame(comparison)
 
 # %%
-# NBVAL_CHECK_OUTPUT
 with pd.option_context("display.float_format", "{:.2g}".format):
     print(comparison.to_string(index=False))
 ratio = comparison["one-step threshold"] / comparison["sweep threshold"]
 print("one-step prediction / measured sweep threshold:", ", ".join(f"{r:.1f}" for r in ratio))
+
+# %%
+# NBVAL_CHECK_OUTPUT
 # A constant rate whose first step already lowers J cannot be stable: the sweep's stable rates must
 # lie below the first rate at which one step lowers J.
-assert (comparison["sweep stable <="] < comparison["one-step drop >="]).all()
+expect("tiny model: largest stable sweep rate < first rate whose first step lowers J, every setting",
+       bool((comparison["sweep stable <="] < comparison["one-step drop >="]).all()),
+       why="a necessary condition (derived)")
 
 # %%
 fig, axes = plt.subplots(1, len(SETTINGS), figsize=(5 * len(SETTINGS), 3.8), squeeze=False)
@@ -224,9 +235,6 @@ show(fig)
 # code produced (provenance inside the file), and `PROFILE=full` recomputes it.
 
 # %%
-from rlvr_core.llm.smollm2 import is_available as smollm2_available
-from rlvr_core.llm.sweeps import load_cached, smollm2_configs
-
 SMOL_LRS = log_grid(0.003, 1.0, 6)
 smol_cfg = smollm2_configs(learning_rates=(0.03,))[0]
 smol_runs = [r for r in load_cached("smollm2") if r["config"]["loss_type"] == "grpo"]
@@ -236,7 +244,6 @@ smol_search = line_search_cached(smol_cfg, SMOL_LRS, num_prompts=4, eval_samples
                                  refresh=refresh_smol, compute=smollm2_available())
 
 # %%
-# NBVAL_CHECK_OUTPUT
 if smol_search is not None and smol_runs:
     s_lrs, _, s_final = sweep_table(smol_runs)
     s_start = float(np.mean([r["metrics"][0]["reward"] for r in smol_runs]))
@@ -245,10 +252,15 @@ if smol_search is not None and smol_runs:
     print(f"SmolLM2 sweep (notebook 07, {len(smol_runs)} runs): stable <= {s_stable:.2g}, collapsed >= {s_collapsed:.2g}")
     print(f"one-step line search: J0 = {smol_search['J0']:.2f}; safe <= {p_safe:.2g}, drop >= {p_drop:.2g}")
     print(f"one-step threshold / sweep threshold = {p_thr:.2g} / {s_thr:.2g} = {p_thr / s_thr:.1f}")
-    assert s_stable < p_drop  # the same necessary condition as for the tiny model
 else:
     print("no stored SmolLM2 results: run `make figures PROFILE=full NB=08_step_size_checker` "
           "with requirements-llm.txt installed")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+if smol_search is not None and smol_runs:
+    expect("SmolLM2: largest stable sweep rate < first rate whose first step lowers J",
+           bool(s_stable < p_drop), why="the same necessary condition as for the tiny model")
 
 # %%
 if smol_search is not None and smol_runs:

@@ -49,6 +49,28 @@ def test_committed_notebook_has_outputs_and_no_errors(py):
         assert not [o for o in c.outputs if o.output_type == "error"], c.source[:80]
 
 
+@pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.stem)
+def test_committed_notebook_has_no_progress_bars_or_local_paths(py):
+    """Progress bars and machine paths are noise to a reader and differ between machines."""
+    nb = nbformat.read(py.with_suffix(".ipynb"), as_version=4)
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            text = o.get("text", "") if o.output_type == "stream" else ""
+            assert "\r" not in text, f"progress bar in {py.stem}: {c.source[:60]!r}"
+            assert str(ROOT) not in text, f"local path in {py.stem}: {c.source[:60]!r}"
+
+
+@pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.stem)
+def test_checked_cells_print_claims_not_raw_sampled_numbers(py):
+    """A checked cell (compared as text by nbval) holds ``expect`` calls, exact identities or
+    plain text; sampled tables belong in unchecked cells."""
+    nb = jupytext.read(py)
+    for c in nb.cells:
+        if c.cell_type == "code" and "NBVAL_CHECK_OUTPUT" in c.source:
+            assert "assert " not in c.source, f"{py.stem}: use expect(...) in checked cells"
+            assert "to_string(" not in c.source, f"{py.stem}: a table in a checked cell"
+
+
 def test_manifest_figures_exist():
     manifest = json.loads((ROOT / "figures" / "manifest.json").read_text())
     assert manifest
