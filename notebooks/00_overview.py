@@ -16,11 +16,10 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "git+https://github.com/rlvr-companion/rlvr-gradient-gap"], check=True)
 
-import json
-from pathlib import Path
-
 import pandas as pd
+from IPython.display import Markdown, display
 
+from rlvr_core.claims import claims_markdown_table, figure_table
 from rlvr_core.nbutils import versions
 from rlvr_core.validation import check_profile
 
@@ -76,29 +75,17 @@ check_profile(PROFILE)
 #
 # ## Map: claim → notebook → figures
 #
-# | SPEC id | claim | notebook |
-# |---|---|---|
-# | P1 | identities of the Gradient Gap | `01_gradient_gap` |
-# | P2 | Theorem 1's log-odds bound below the threshold | `02_convergence` |
-# | P3 | sharp threshold: convergence below, collapse above | `03_collapse_threshold` |
-# | P4 | the threshold shrinks with response length; length normalisation | `04_length_scaling` |
-# | P5, P6 | the safe step and the failure rate; stagnation below 100% | `05_success_rate_and_stagnation` |
-# | P7 | REINFORCE, GRPO, Dr. GRPO, DAPO as update directions | `06_algorithms` |
-# | P8 | GRPO with TRL on small language models: learning-rate threshold | `07_grpo_llm` |
-#
-# The table below is read from `figures/manifest.json`, which every figure writes when it is saved,
-# so it always lists the figures that exist.
+# The claims P1–P8 are defined in the companion's claims registry, `rlvr_core/claims.yaml`: for
+# each, the paper's statement in our words, the notebook that derives and measures it, its figures,
+# and whether the notebook reproduced it, with one line on what it measured. The first table is
+# rendered from the registry; the second lists every figure with the caption that
+# `figures/manifest.json` recorded when the figure was saved (a figure saved but not yet in the
+# registry is listed too).
 
 # %%
-manifest_path = Path("..") / "figures" / "manifest.json"
-manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-figure_map = pd.DataFrame([{"claim": e["claim"], "notebook": e["notebook"], "figure": name,
-                            "what it shows": e.get("caption", "")}
-                           for name, e in manifest.items()])
-if not figure_map.empty:
-    figure_map = figure_map.sort_values(["notebook", "figure"]).reset_index(drop=True)
+display(Markdown(claims_markdown_table(link_prefix="")))
 pd.set_option("display.max_colwidth", 90)
-figure_map
+figure_table()
 
 # %% [markdown]
 # ## How to run
@@ -125,7 +112,7 @@ figure_map
 # 1. $\|\nabla J\| = J(1-J)\|g\| = 1/4$.
 # 2. Adam rescales each coordinate by a running RMS of its gradient, so a constant factor on the loss
 #    (length normalisation at fixed length, the $J(1-J)$ factor) barely changes the step; the
-#    thresholds of the theorems are about the raw step $\eta w$ (SPEC §6).
+#    thresholds of the theorems are about the raw step $\eta w$ (notebook 07, §1 and §6).
 # 3. Open-ended.
 # </details>
 

@@ -11,7 +11,7 @@
 # Gradient Gap shrunk by the reward variance, which is why learning stalls when a prompt is
 # almost always solved or almost never.
 #
-# **Covers:** SPEC prediction P1. **Run time (default profile, 2-core laptop): about 10 s.**
+# **Covers:** claim P1 of the claims registry (`rlvr_core/claims.yaml`, map in notebook 00). **Run time (default profile, 2-core laptop): about 10 s.**
 # Statements are labelled **[paper]** (the paper's claim), **[derived]** (proved here) or
 # **[measured]** (what this notebook's computation shows).
 
@@ -63,7 +63,7 @@ gen = torch.Generator().manual_seed(SEED)
 # responses: the direction that leads from the failing region of response space to the
 # succeeding one.
 #
-# **[derived]** The companion writes it as (SPEC §2)
+# **[derived]** The companion writes it as
 # $$
 # J = \Pr_{o\sim\pi_\theta}[r=1],\qquad
 # \mu^+ = \mathbb E[\nabla\log\pi(o)\mid r=1],\qquad
@@ -89,13 +89,12 @@ gen = torch.Generator().manual_seed(SEED)
 # 5. Chain rule: $\nabla\log\frac{J}{1-J} = \frac{\nabla J}{J(1-J)} = g$ — identity (iv).
 #
 # So the policy gradient is the Gradient Gap scaled by the reward variance $J(1-J)$, and the Gradient
-# Gap is the gradient of the log-odds of success — the potential the paper's proofs work with
-# (SPEC §2).
+# Gap is the gradient of the log-odds of success — the potential the paper's proofs work with.
 #
 # **Check.** Each side is computed separately: $\mu^\pm$ and $g$ by enumerating every response with
 # scores from autograd; $\nabla J$ and $\nabla\operatorname{logit} J$ by differentiating $J$ itself.
 # A fifth row checks step 1. Four policies: a random contextual bandit, the 8-response circle
-# policy of SPEC §5, a bandit where half of the responses are correct, and a small neural (MLP)
+# policy of notebook 03 (§3), a bandit where half of the responses are correct, and a small neural (MLP)
 # policy whose score is not a feature difference.
 
 # %%

@@ -76,7 +76,7 @@ NUM_PROMPTS_CONTEXTUAL = 3
 # $$J(\theta_K)\;\ge\;\frac{J(\theta_0)}{J(\theta_0)+(1-J(\theta_0))\,e^{-M(K)/2}},\qquad\text{i.e.}\qquad
 # \operatorname{logit}J(\theta_K)\ \ge\ \operatorname{logit}J(\theta_0)+\tfrac12 M(K).$$
 #
-# What is not known here (SPEC §3): the paper's exact normalisation of $\Delta\mu$. The companion uses
+# What is not known here: the paper's exact normalisation of $\Delta\mu$. The companion uses
 # $\Delta\mu_k=\langle w_k, g(\theta_k)\rangle$ and writes the bound with $\|w_k\|^2$ in the
 # denominator, $\eta_k\le[\Delta\mu_k]_+/(2(L_o+8G_o^2)\|w_k\|^2)$, which is invariant to rescaling
 # $w$ and coincides with the paper's form for $\|w_k\|=1$.

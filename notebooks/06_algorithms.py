@@ -26,7 +26,7 @@
 # For a practitioner: "the same learning rate" means very different steps across these algorithms,
 # and the safe learning rate of one does not transfer to another.
 #
-# **Covers:** SPEC prediction P7. **Run time (default profile, 2-core laptop): about 25 s.**
+# **Covers:** claim P7 of the claims registry (`rlvr_core/claims.yaml`, map in notebook 00). **Run time (default profile, 2-core laptop): about 25 s.**
 # Statements are labelled **[paper]**, **[derived]** or **[measured]**.
 
 # %%

@@ -10,7 +10,7 @@
 # measured with TRL on a small transformer.
 #
 # **Run time (default profile, 2-core laptop): about 30 s with the stored line searches of `results/llm/line_search/`; about 3 min for the tiny model when they are recomputed (SmolLM2: about 5 min more, `PROFILE=full`).** Labels: **[paper]**, **[derived]**,
-# **[measured]** as in SPEC.
+# **[measured]**, as defined in notebook 00.
 
 # %%
 # Setup. On Colab only, install the companion first.
@@ -154,7 +154,7 @@ show(fig)
 #
 # **Probe mode, as derived above.** On a transformer the curvature estimate turned out to be far too
 # noisy to use: from 128 sampled completions, its sign changed from one probe seed to the next
-# ([measured] in the prototype of this notebook; see exercise 3). The variances
+# ([measured] in an earlier version of this notebook, not rerun here; exercise 3 repeats it). The variances
 # $\operatorname{Var}^\pm(s)$ of the scores along $w$ are estimated from a handful of correct and
 # incorrect completions, and their difference is a small number between two large ones.
 #

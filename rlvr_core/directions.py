@@ -1,4 +1,4 @@
-"""Policy-gradient algorithms as update directions w (theta <- theta + eta * w), SPEC 3.
+"""Policy-gradient algorithms as update directions w (theta <- theta + eta * w): claim P7, notebook 06.
 
 Each algorithm is fixed by two choices:
 - the advantage of a response in its group: centred reward r - mean(r), divided or not by

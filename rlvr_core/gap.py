@@ -1,4 +1,4 @@
-"""The Gradient Gap and the quantities around it (SPEC 2), exact and Monte Carlo.
+"""The Gradient Gap and the quantities around it (claim P1, notebook 01), exact and Monte Carlo.
 
 For one prompt q, with score s(o) = grad log pi(o|q) and binary reward r:
 
@@ -168,7 +168,7 @@ def finite_difference_curvature(policy: ResponsePolicy, theta, w, h: float = 1e-
 
 
 def identity_errors(policy: ResponsePolicy, theta) -> dict[str, float]:
-    """Relative errors of the SPEC 2 identities, each side computed independently:
+    """Relative errors of the Gradient Gap identities (notebook 01), each side computed independently:
     enumeration (mu_plus, mu_minus, g) against autograd of J and of logit J."""
     stats = exact_gap(policy, theta)
     J = stats.J.unsqueeze(-1)

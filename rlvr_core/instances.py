@@ -1,5 +1,5 @@
 """Constructed bandit instances: random contextual bandits, the circle model and the
-quadratic-logit bandit of the collapse theorem (SPEC 5).
+quadratic-logit bandit of the collapse theorem (claim P3, notebook 03).
 
 The quadratic-logit bandit [derived]. Two responses (one correct), parameters theta = (x, y),
 log-odds of success z = y - a x^2 (the correct response has logit y - a x^2, the other 0).

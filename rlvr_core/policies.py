@@ -146,8 +146,8 @@ class MLPPolicy(ResponsePolicy):
 
 def circle_features(num_responses: int = 8, num_prompts: int = 1, radius: float = 1.0,
                     seed: int | None = None) -> torch.Tensor:
-    """2-D features on a circle (SPEC 5): ``[P, N, 2]``; a random rotation per prompt
-    when ``seed`` is given."""
+    """2-D features on a circle (the circle model of notebook 03): ``[P, N, 2]``; a random
+    rotation per prompt when ``seed`` is given."""
     n = check_int("num_responses", num_responses, minimum=2)
     p = check_int("num_prompts", num_prompts, minimum=1)
     check_positive("radius", radius)

@@ -1,5 +1,6 @@
-"""Trajectory-level theory (SPEC 3): the constants L_o, G_o, Theorem 1's step bound, the
-companion's sharper bounds from the curvature identity, and the predicted lower-bound trajectory.
+"""Trajectory-level theory (claims P2-P5, notebooks 02-05): the constants L_o, G_o, Theorem 1's
+step bound, the companion's sharper bounds from the curvature identity, and the predicted
+lower-bound trajectory.
 
 Notation. For one prompt, f(theta) = logit J(theta) (the log-odds of success); its gradient is
 the Gradient Gap g. Along a direction w the curvature identity gives
@@ -99,9 +100,9 @@ def step_bound(alignment, w_norm_sq, constant) -> torch.Tensor:
 def theorem1_step(alignment, w_norm_sq, L, G) -> torch.Tensor:
     """Theorem 1's step bound [Delta mu]_+ / (2 (L_o + 8 G_o^2) ||w||^2).
 
-    The paper writes it without ||w||^2; the companion's reading (SPEC 3: the normalisation of
-    Delta mu is unknown) keeps the factor so that the bound is invariant to rescaling w; both
-    agree for ||w|| = 1."""
+    The paper writes it without ||w||^2; the companion's reading (the paper's normalisation of
+    Delta mu is not known here, notebook 02) keeps the factor so that the bound is invariant to
+    rescaling w; both agree for ||w|| = 1."""
     return step_bound(alignment, w_norm_sq, theorem1_constant(L, G))
 
 
@@ -164,7 +165,7 @@ def estimate_constants(policy: ResponsePolicy, thetas) -> tuple[torch.Tensor, to
     return L, G
 
 
-# ---- the quadratic-logit bandit (SPEC 5), closed forms [derived] ---------------------------
+# ---- the quadratic-logit bandit (claim P3, notebook 03), closed forms [derived] ------------
 
 def quadratic_logit_threshold(a) -> torch.Tensor:
     """The sharp constant step threshold eta* = 1/a of the quadratic-logit bandit with w = g."""

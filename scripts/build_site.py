@@ -9,16 +9,22 @@ and the Colab badge image is replaced by a local copy.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the checkout's rlvr_core, also without an install
+
+from rlvr_core.claims import claims_markdown_table  # noqa: E402
+
 NPM_DIR = ROOT / "build" / "npm"
 NPM_PACKAGES = ("mathjax@2.7.9", "requirejs@2.3.7")
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
@@ -83,14 +89,15 @@ def index_notebook(pages: list[tuple[str, str]], manifest: dict):
           "**[derived]** or **[measured]**. The Gradient Gap is $g = \\mu^+ - \\mu^-$ and "
           "$\\nabla J = J(1-J)\\,g$.", NAV, "## Notebooks"]
     md += [f"- [{title}]({stem}.html)" for stem, title in pages]
-    md += ["## Claim → notebook → figure", "| claim | notebook | figure | what it shows |", "|---|---|---|---|"]
-    for name, e in sorted(manifest.items(), key=lambda kv: (kv[1]["notebook"], kv[0])):
-        md.append(f"| {e['claim']} | [{e['notebook']}]({e['notebook']}.html) | [{name}](figures/{name}.png) "
-                  f"| {e.get('caption', '')} |")
+    # The claim map comes from the claims registry, like README's; the gallery below shows
+    # whatever figures the manifest holds.
+    md += ["## Claim → notebook → figures",
+           claims_markdown_table(link_prefix="", notebook_suffix=".html", figure_prefix="figures/")]
     gallery = ['<h2 id="gallery">Gallery</h2>', '<div class="gallery">']
     for name, e in sorted(manifest.items(), key=lambda kv: (kv[1]["notebook"], kv[0])):
         gallery.append(f'<figure><a href="{e["notebook"]}.html"><img src="figures/{name}.png" alt="{name}" '
-                       f'width="360"></a><figcaption><b>{name}</b> ({e["claim"]})</figcaption></figure>')
+                       f'width="360"></a><figcaption><b>{name}</b> ({e["claim"]}): '
+                       f'{html.escape(e.get("caption", ""))}</figcaption></figure>')
     gallery.append("</div>")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("\n\n".join(md)), nbformat.v4.new_markdown_cell("\n".join(gallery))]

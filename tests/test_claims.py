@@ -1,0 +1,229 @@
+"""The claims registry (rlvr_core/claims.yaml): it loads and validates, it agrees with the figure
+manifest and the notebooks, README's map is rendered from it, and the repository cites only what
+it contains (no outside design document, no earlier code base)."""
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from rlvr_core import figures
+from rlvr_core.claims import (STATUSES, claim_by_id, claims_markdown_table, figure_table,
+                              load_claims)
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+MANIFEST = json.loads((ROOT / "figures" / "manifest.json").read_text())
+
+
+def _entry(**over):
+    entry = {"id": "P1", "title": "t", "source": "paper", "statement": "s",
+             "notebook": "01_gradient_gap", "figures": ["a"], "status": "reproduced",
+             "status_note": "n"}
+    entry.update(over)
+    return entry
+
+
+def _write(tmp_path, *entries):
+    path = tmp_path / "claims.yaml"
+    path.write_text(yaml.safe_dump({"claims": list(entries)}, allow_unicode=True))
+    return path
+
+
+# ---- the registry itself ----------------------------------------------------------------------
+
+def test_registry_loads_with_the_expected_ids_and_statuses():
+    claims = load_claims()
+    assert [c.id for c in claims] == ["overview", "P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8",
+                                      "checker"]
+    assert all(c.status in STATUSES and c.status_note and c.statement for c in claims)
+    assert claim_by_id("P5").status == "not reproduced"  # notebook 05's own verdict
+    assert claim_by_id("checker").source == "companion"  # the checker is not the paper's claim
+    with pytest.raises(KeyError, match="P9"):
+        claim_by_id("P9")
+
+
+def test_savefig_accepts_exactly_the_registry_ids():
+    assert set(figures.CLAIMS) == {c.id for c in load_claims()}
+
+
+@pytest.mark.parametrize("over, match", [
+    ({"status": "mostly"}, "status='mostly' is unknown"),
+    ({"source": "blog"}, "source='blog' is unknown"),
+    ({"notebook": "gradient gap"}, "not a notebook name"),
+    ({"figures": "a"}, "figures must be a list"),
+    ({"title": ""}, "title must be a non-empty string"),
+])
+def test_bad_entries_are_refused_with_a_clear_message(tmp_path, over, match):
+    with pytest.raises(ValueError, match=match):
+        load_claims(_write(tmp_path, _entry(**over)))
+
+
+def test_missing_and_unknown_fields_are_refused(tmp_path):
+    entry = _entry(extra=1)
+    del entry["status_note"]
+    with pytest.raises(ValueError, match=r"missing fields \['status_note'\], unknown fields \['extra'\]"):
+        load_claims(_write(tmp_path, entry))
+
+
+def test_duplicate_ids_and_twice_claimed_figures_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="duplicate claim id 'P1'"):
+        load_claims(_write(tmp_path, _entry(), _entry(figures=["b"])))
+    with pytest.raises(ValueError, match="figure 'a' is listed under both P1 and P2"):
+        load_claims(_write(tmp_path, _entry(), _entry(id="P2")))
+
+
+def test_a_notebook_without_a_file_is_refused(tmp_path):
+    (tmp_path / "nb").mkdir()
+    path = _write(tmp_path, _entry())
+    with pytest.raises(ValueError, match="notebook '01_gradient_gap' has no file"):
+        load_claims(path, notebooks_dir=tmp_path / "nb")
+    (tmp_path / "nb" / "01_gradient_gap.py").write_text("")
+    assert load_claims(path, notebooks_dir=tmp_path / "nb")[0].figures == ("a",)
+
+
+def test_an_empty_registry_is_refused(tmp_path):
+    path = tmp_path / "claims.yaml"
+    path.write_text("claims: []\n")
+    with pytest.raises(ValueError, match="top-level 'claims:' list"):
+        load_claims(path)
+
+
+def test_the_registry_ships_with_the_package():
+    # A non-editable install must carry claims.yaml, or load_claims() fails after `pip install .`.
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "claims.yaml" in pyproject["tool"]["setuptools"]["package-data"]["rlvr_core"]
+
+
+# ---- agreement with the manifest and the notebooks --------------------------------------------
+
+def test_every_registry_figure_is_in_the_manifest_under_the_same_claim_and_notebook():
+    for c in load_claims():
+        for name in c.figures:
+            assert name in MANIFEST, f"{c.id}: figure {name} is not in figures/manifest.json"
+            assert (MANIFEST[name]["claim"], MANIFEST[name]["notebook"]) == (c.id, c.notebook), name
+
+
+def test_every_manifest_figure_belongs_to_a_claim():
+    listed = {f for c in load_claims() for f in c.figures}
+    assert sorted(set(MANIFEST) - listed) == [], "figures missing from rlvr_core/claims.yaml"
+
+
+def test_every_notebook_appears_in_the_registry():
+    assert sorted({c.notebook for c in load_claims()}) == NOTEBOOKS
+
+
+def test_figure_table_lists_registry_figures_and_unregistered_ones(tmp_path):
+    manifest = {"log_odds_curvature_identity": {"notebook": "01_gradient_gap", "claim": "P1",
+                                                "caption": "cap"},
+                "new_figure": {"notebook": "01_gradient_gap", "claim": "P1", "caption": "new"}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    table = figure_table(tmp_path / "manifest.json")
+    registered = sum(len(c.figures) for c in load_claims())
+    assert len(table) == registered + 1
+    row = table.set_index("figure").loc["log_odds_curvature_identity"]
+    assert (row["claim"], row["what it shows"]) == ("P1", "cap")
+    assert table.set_index("figure").loc["new_figure", "status"] == "(not in the registry)"
+
+
+# ---- rendered maps ----------------------------------------------------------------------------
+
+def test_markdown_table_has_one_row_per_claim_and_escapes_pipes():
+    claims = load_claims()
+    rows = claims_markdown_table(claims).strip().splitlines()
+    assert len(rows) == 2 + len(claims)
+    # a bare '|' inside a cell would split it: every row has exactly the header's cell count
+    assert {len(re.split(r"(?<!\\)\|", r)) for r in rows} == {7}
+    assert "[05_success_rate_and_stagnation](notebooks/05_success_rate_and_stagnation.ipynb)" in rows[7]
+
+
+def test_readme_map_is_the_rendered_registry():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import render_claims
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert render_claims.rendered_readme(text) == text, \
+        "README's claim map is out of date: run python scripts/render_claims.py"
+    assert render_claims.split_readme(text)[1].strip() == claims_markdown_table().strip()
+
+
+def test_site_index_renders_the_registry_map():
+    pytest.importorskip("nbconvert")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import build_site
+
+    nb = build_site.index_notebook([("01_gradient_gap", "01")], MANIFEST)
+    assert claims_markdown_table(link_prefix="", notebook_suffix=".html",
+                                 figure_prefix="figures/") in nb.cells[0].source
+
+
+def test_overview_notebook_calls_the_library_for_its_map():
+    source = (ROOT / "notebooks" / "00_overview.py").read_text()
+    assert "claims_markdown_table(" in source and "figure_table(" in source
+    assert "manifest.json\").read_text" not in source and "json.loads" not in source
+
+
+# ---- no outside references --------------------------------------------------------------------
+
+# The design document's name (upper case, a whole word) and any mention of the earlier code
+# base; assembled from pieces so that this file does not match itself.
+OUTSIDE = re.compile(r"\b" + "SP" + r"EC\b|(?i:" + "proto" + "type)")
+# Files whose owners are still to remove their references (see the xfail reason below); the
+# notebooks' .ipynb are regenerated from their .py by `make figures`.
+PENDING = ("rlvr_core/checker.py", "rlvr_core/tokens.py", "rlvr_core/llm/",
+           "notebooks/")
+
+
+def _repository_files():
+    try:
+        out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                             cwd=ROOT, capture_output=True, text=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        pytest.skip("not a git checkout")
+    return sorted({p for p in out.splitlines() if (ROOT / p).is_file()})
+
+
+def _lines(path: str):
+    """(where, text) for each line of a text file; for a notebook, of its cells' sources only
+    (outputs are regenerated)."""
+    data = (ROOT / path).read_bytes()
+    if path.endswith(".ipynb"):
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        for i, cell in enumerate(nb.cells):
+            for j, line in enumerate(cell.source.splitlines(), 1):
+                yield f"{path}:cell {i}:{j}", line
+        return
+    if b"\0" in data[:8192]:
+        return  # binary
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    for j, line in enumerate(text.splitlines(), 1):
+        yield f"{path}:{j}", line
+
+
+def _outside_references(files):
+    return [f"{where}: {line.strip()[:100]}" for path in files
+            for where, line in _lines(path) if OUTSIDE.search(line)]
+
+
+def test_no_outside_references_in_files_this_change_owns():
+    files = [p for p in _repository_files()
+             if not p.startswith(PENDING) or (p.startswith("notebooks/") and p.endswith(".py"))]
+    found = _outside_references(files)
+    assert not found, "references to documents outside the repository:\n" + "\n".join(found)
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "rlvr_core/checker.py (CLI output), rlvr_core/tokens.py and rlvr_core/llm/{smollm2,task,tokenizer}.py "
+    "still cite the outside design document, and notebooks/*.ipynb are regenerated from their .py "
+    "by `make figures`; their owners fix them"))
+def test_no_outside_references_anywhere():
+    found = _outside_references(_repository_files())
+    assert not found, "references to documents outside the repository:\n" + "\n".join(found)
