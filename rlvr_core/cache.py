@@ -1,4 +1,11 @@
-"""Cached results keyed by a hash of (name, parameters, code version).
+"""Cached bandit results (numpy/torch), one file per (name, parameters, code).
+
+Invalidation rule (see :mod:`rlvr_core.provenance`): the key of a result is the hash of its name,
+its parameters and :func:`code_version`, the hash of the source files that compute bandit
+results: every ``rlvr_core`` module except the ``llm/`` subpackage and the presentation-only
+modules (``provenance.PRESENTATION``: figures, nbutils, checks, ...). Editing the simulation
+code recomputes a result; editing plotting or LLM code does not. Old files are never rewritten:
+a new key means a new file.
 
 A result is a dict of numpy arrays and JSON-able scalars, stored as ``results/<name>-<key>.npz``
 through a temporary file and a rename. A file that cannot be read back (truncated, corrupted)
@@ -6,35 +13,27 @@ is treated as missing and recomputed.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
+from . import provenance
+from .provenance import atomic_write_bytes, content_hash
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-RESULTS_DIR = Path(os.environ.get("RLVR_RESULTS_DIR", PACKAGE_DIR.parent / "results"))
+RESULTS_DIR = provenance.RESULTS_DIR
 
 
 def code_version() -> str:
-    """Hash of every rlvr_core source file: a code change invalidates cached results."""
-    h = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        h.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:12]
+    """Hash of the source that computes bandit results (not llm/, not plotting)."""
+    return provenance.bandit_code_hash()
 
 
 def result_key(name: str, params: dict) -> str:
-    blob = json.dumps({"name": name, "params": params, "code": code_version()},
-                      sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return content_hash({"name": name, "params": params, "code": code_version()})
 
 
 def _path(name: str, params: dict) -> Path:

@@ -1,20 +1,19 @@
 """One figure style and one way to save figures: png + pdf, written atomically, with a
-manifest entry (figure -> notebook -> parameters -> paper claim -> commit)."""
+manifest entry (figure -> notebook -> parameters -> paper claim -> commit). The entry holds
+nothing that changes between two runs on one commit (no timestamps)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
 
-from .atomic import atomic_write_bytes, atomic_write_text
+from . import provenance
+from .provenance import atomic_write_bytes, atomic_write_text, git_commit
 from .validation import check_choice
 
-ROOT = Path(__file__).resolve().parent.parent
-FIGURE_DIR = Path(os.environ.get("RLVR_FIGURE_DIR", ROOT / "figures"))
+FIGURE_DIR = provenance.FIGURE_DIR
 MANIFEST = "manifest.json"
 CLAIMS = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "overview", "checker")
 
@@ -27,15 +26,6 @@ def set_style() -> None:
     matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150,
                                 "savefig.bbox": "tight", "axes.titlesize": "medium",
                                 "svg.hashsalt": "rlvr"})
-
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=5)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def _render(fig, fmt: str) -> bytes:
@@ -64,7 +54,7 @@ def savefig(fig, name: str, *, notebook: str, claim: str, params: dict | None = 
     manifest[name] = {"notebook": notebook, "claim": claim, "caption": caption,
                       "params": {k: params[k] for k in sorted(params or {})},
                       "files": [f"figures/{name}.png", f"figures/{name}.pdf"],
-                      "commit": _commit()}
+                      "commit": git_commit()}
     atomic_write_text(manifest_path, json.dumps(dict(sorted(manifest.items())), indent=1,
                                                 default=str) + "\n")
     return FIGURE_DIR / f"{name}.png"

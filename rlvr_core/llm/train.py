@@ -40,7 +40,7 @@ def load_config(path, overrides=()):
 
 def main(argv=None) -> int:
     from .runner import result_path, run_grpo, world_size
-    from ..atomic import atomic_write_text
+    from ..provenance import atomic_write_text
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True)
