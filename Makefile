@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: setup figures test unit site bench clean
+.PHONY: setup figures test lint unit site bench clean
 
 setup: $(STAMP)
 
@@ -26,12 +26,16 @@ figures: $(STAMP)
 ## Unit tests, the site in headless Chromium, the perturbation runs (sampled notebooks on other
 ## CPU vector paths and seeds), then nbval re-executes the committed notebooks and compares their
 ## checked outputs. Figures and caches of these runs go to a temporary folder (conftest.py).
-test: $(STAMP)
+test: $(STAMP) lint
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 ## HTML page per notebook + index (claim map, gallery) + course page, offline math (build/site).
 site: $(STAMP)
 	$(PY) scripts/build_site.py
+
+## Hygiene (.pre-commit-config.yaml): ruff, notebook template, jupytext pairs.
+lint: $(STAMP)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -m "not perturbation" -p no:cacheprovider

@@ -98,6 +98,7 @@ gen = torch.Generator().manual_seed(SEED)
 # policy whose score is not a feature difference.
 
 # %%
+# notebook-local: the four example policies of this notebook, rebuilt for any SEED
 def make_policies(seed):
     g = torch.Generator().manual_seed(seed)
     mlp = MLPPolicy(torch.randn(3, 6, 4, generator=g, dtype=torch.float64),

@@ -186,9 +186,9 @@ T_axis = torch.tensor(LENGTHS, dtype=torch.float64)
 theta_iid = start_theta(PHI, J0, T_axis, "all_correct")
 g_iid = model_gap(PHI, theta_iid, T_axis, "all_correct")
 fine = torch.logspace(-2, 4, 600, dtype=torch.float64)
-safe_iid = torch.stack([one_step_safe_eta(lambda t, T=T: model_success(PHI, t, T, "all_correct"),
-                                          theta_iid[i], g_iid[i], fine)
-                        for i, T in enumerate(LENGTHS)])
+safe_iid = torch.tensor([one_step_safe_eta(lambda t, T=T: model_success(PHI, t, T, "all_correct"),
+                                           theta_iid[i], g_iid[i], fine).last_pass
+                         for i, T in enumerate(LENGTHS)], dtype=torch.float64)
 # J never drops on the whole grid: no finite one-step threshold (censored at the grid's end)
 safe_iid = torch.where(safe_iid >= fine[-1], torch.nan, safe_iid)
 ratio_pred = T_axis * (1 - J0 ** (1 / T_axis)) / (1 - J0)  # ||g_T|| / ||g_1|| at the same p_c
@@ -259,6 +259,7 @@ show(fig)
 # unnormalised slope is $\le -0.5$ and the normalised slope is at least $0.5$ higher.
 
 # %%
+# notebook-local: this section's sweep, wrapped so that cached() can key it by its parameters
 def answer_last_sweep(algorithm):
     L, E, _ = grid_runs(T_axis, ETAS, torch.arange(SEEDS))
     theta0 = start_theta(PHI, J0)
@@ -273,7 +274,7 @@ params = {"J0": J0, "G": GROUP_SIZE, "V": VOCAB, "lengths": LENGTHS, "etas": ETA
 sweeps = {alg: cached(f"answer_last_sweep_{alg}", {**params, "algorithm": alg},
                       lambda alg=alg: answer_last_sweep(alg))
           for alg in ("grpo_no_length", "grpo")}
-eta_star = {alg: threshold_from_final(torch.as_tensor(s["final"]), ETAS).numpy()
+eta_star = {alg: threshold_from_final(torch.as_tensor(s["final"]), ETAS).last_pass.numpy()
             for alg, s in sweeps.items()}
 
 # %%

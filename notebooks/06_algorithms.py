@@ -109,6 +109,7 @@ LABELS = {"reinforce": "REINFORCE", "grpo": "GRPO", "grpo_no_length": "GRPO w/o 
 # population formula (no-std algorithms: must agree within 5 Monte-Carlo standard errors).
 
 # %%
+# notebook-local: this notebook's Monte-Carlo experiment, cached by its parameters
 def direction_stats(length_mode, length):
     rng = np.random.default_rng(SEED)
     R = GROUPS
@@ -185,6 +186,7 @@ stats_var = direction_stats("uniform", MAX_LENGTH)
 # Theorem-1 step scale $\eta_{\rm pred}=\mathbb E\langle w,g\rangle/\mathbb E\|w\|^2$ measured at the start.
 
 # %%
+# notebook-local: this section's sweep, wrapped so that cached() can key it by its parameters
 def collapse_sweep():
     algs = list(ALGORITHMS)
     out = {}
@@ -200,7 +202,7 @@ def collapse_sweep():
 params = {"J0": J0, "Lmax": MAX_LENGTH, "G": GROUP_SIZE, "V": VOCAB, "etas": ETAS, "seeds": SEEDS,
           "steps": STEPS, "seed": SEED}
 finals = cached("algorithms_collapse_sweep", params, collapse_sweep)
-eta_star = {alg: float(threshold_from_final(torch.as_tensor(finals[alg]), ETAS, LEVEL))
+eta_star = {alg: threshold_from_final(torch.as_tensor(finals[alg]), ETAS, LEVEL).last_pass
             for alg in ALGORITHMS}
 
 # %%

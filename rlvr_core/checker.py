@@ -32,7 +32,7 @@ from typing import Callable, Sequence
 import torch
 
 from .directions import ALGORITHMS, group_advantages, population_direction, response_weights
-from .fit import leading_true_count
+from .thresholds import Bracket, first_failure
 from .validation import check_choice, check_grid, check_int, check_positive, check_probability
 
 MOMENTS = ("worst_case", "martingale")
@@ -105,7 +105,7 @@ def check_step_size(*, success_rate: float, response_length: int, token_grad_nor
             "exact baseline and fixed length: w = c(J, T) g (population direction)",
             f"G_o^2 = {'(T G)^2, every token score aligned' if moment == 'worst_case' else 'T G^2, uncorrelated token scores (typical response)'}",
             "L_o <= T L from per-token Hessian bounds",
-            "plain SGD step theta + eta w: no Adam, no clipping, no KL (SPEC 6)",
+            "plain SGD step theta + eta w: no Adam, no clipping, no KL",
             "beyond 'J stops rising' the bound is silent; collapse is possible, not certain"])
 
 
@@ -216,7 +216,7 @@ def probe_step_size(log_prob_fn: Callable[[], torch.Tensor], params: Sequence[to
                  "curvature along w/||w||": kappa, "mean length": float(lengths.mean())},
         assumptions=["local second-order model of logit J around the current parameters",
                      "g, w and the curvature estimated from the probe's sampled responses",
-                     "plain SGD step theta + lr * w: no Adam, no clipping, no KL (SPEC 6)",
+                     "plain SGD step theta + lr * w: no Adam, no clipping, no KL",
                      f"finite differences with eps={eps:g} along w/||w||"])
 
 
@@ -236,12 +236,13 @@ def probe_policy(policy, theta, group_size: int, *, algorithm: str = "grpo_no_le
                            algorithm=algorithm, learning_rate=learning_rate)
 
 
-def one_step_threshold(policy, theta, w, etas, *, keep: float = 0.0) -> float:
+def one_step_threshold(policy, theta, w, etas, *, keep: float = 0.0) -> Bracket:
     """The exact largest step on the increasing grid ``etas`` up to which one step theta + eta w
     keeps at least the fraction ``keep`` of its first-order gain in the mean log-odds:
     mean_q logit J_q(theta + eta' w) - mean_q logit J_q(theta) >= keep * eta' * <w, mean_q g_q>
     for every grid step eta' <= eta (``keep=0``: J does not fall; ``keep=0.5``: the safe step of
-    the checker). ``inf`` if the whole grid qualifies."""
+    the checker). A ``thresholds.Bracket``: ``last_pass`` is that step (NaN if even the smallest
+    step loses), ``first_fail`` NaN if the whole grid qualifies."""
     from .gap import exact_gap, success_prob
 
     etas = torch.as_tensor(etas, dtype=torch.float64)
@@ -254,10 +255,7 @@ def one_step_threshold(policy, theta, w, etas, *, keep: float = 0.0) -> float:
     slope = float(w @ exact_gap(policy, theta).gap.mean(0))
     base = torch.logit(success_prob(policy, theta)).mean()
     gain = torch.logit(success_prob(policy, theta + etas[:, None] * w)).mean(-1) - base
-    passed = int(leading_true_count(gain >= keep * etas * slope))
-    if passed == len(etas):
-        return math.inf
-    return float(etas[passed - 1]) if passed > 0 else 0.0
+    return first_failure(gain >= keep * etas * slope, etas)
 
 
 def compare_on_bandits(num_instances: int, group_sizes=(64, 1024), *, algorithm: str = "grpo_no_length",
@@ -293,7 +291,7 @@ def compare_on_bandits(num_instances: int, group_sizes=(64, 1024), *, algorithm:
                "stat": check_step_size(success_rate=float(st.J), response_length=1, token_grad_norm=G,
                                        token_smoothness=L, algorithm=algorithm).eta_safe,
                "quad": a / (wn**2 * -kappa) if kappa < 0 else math.inf,
-               "exact": one_step_threshold(pol, theta, w, etas, keep=0.5)}
+               "exact": one_step_threshold(pol, theta, w, etas, keep=0.5).last_pass}
         for g in group_sizes:
             rep = probe_policy(pol, theta, g, algorithm=algorithm, seed=seed + i)
             row[f"probe_{g}"] = rep.eta_safe

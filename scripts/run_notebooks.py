@@ -55,14 +55,23 @@ def synced_notebook(py: Path):
     return nb
 
 
+def is_progress_bar(output) -> bool:
+    """A text progress bar (tqdm, Hugging Face's "Writing model shards"): stderr redrawn with
+    carriage returns. Useful while a person watches; noise in a committed notebook."""
+    return (output.get("output_type") == "stream" and output.get("name") == "stderr"
+            and "\r" in output.get("text", ""))
+
+
 def strip_volatile(path: Path) -> None:
-    """Drop papermill's timestamps and durations so a rerun changes only what it computed.
-    (Execution counts stay: nbval refuses reference outputs of cells without one.)"""
+    """Drop papermill's timestamps and durations, and progress bars, so a rerun changes only what
+    it computed. (Execution counts stay: nbval refuses reference outputs of cells without one.)"""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
         for key in VOLATILE_CELL_KEYS:
             cell.metadata.pop(key, None)
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not is_progress_bar(o)]
     atomic_write_text(path, nbformat.writes(nb) + "\n")
 
 

@@ -173,10 +173,6 @@ def test_overview_notebook_calls_the_library_for_its_map():
 # The design document's name (upper case, a whole word) and any mention of the earlier code
 # base; assembled from pieces so that this file does not match itself.
 OUTSIDE = re.compile(r"\b" + "SP" + r"EC\b|(?i:" + "proto" + "type)")
-# Files whose owners are still to remove their references (see the xfail reason below); the
-# notebooks' .ipynb are regenerated from their .py by `make figures`.
-PENDING = ("rlvr_core/checker.py", "rlvr_core/tokens.py", "rlvr_core/llm/",
-           "notebooks/")
 
 
 def _repository_files():
@@ -213,17 +209,8 @@ def _outside_references(files):
             for where, line in _lines(path) if OUTSIDE.search(line)]
 
 
-def test_no_outside_references_in_files_this_change_owns():
-    files = [p for p in _repository_files()
-             if not p.startswith(PENDING) or (p.startswith("notebooks/") and p.endswith(".py"))]
-    found = _outside_references(files)
-    assert not found, "references to documents outside the repository:\n" + "\n".join(found)
-
-
-@pytest.mark.xfail(strict=False, reason=(
-    "rlvr_core/checker.py (CLI output), rlvr_core/tokens.py and rlvr_core/llm/{smollm2,task,tokenizer}.py "
-    "still cite the outside design document, and notebooks/*.ipynb are regenerated from their .py "
-    "by `make figures`; their owners fix them"))
 def test_no_outside_references_anywhere():
+    """The repository stands alone: no citation of documents a reader does not have (notebook
+    cells included)."""
     found = _outside_references(_repository_files())
     assert not found, "references to documents outside the repository:\n" + "\n".join(found)

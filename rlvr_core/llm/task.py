@@ -3,13 +3,13 @@
 ``ScratchpadSum`` (tiny model): the prompt is ``"a+b="`` (``digits``-digit operands); a correct
 response is a scratchpad of exactly ``scratch_len`` free characters from ``{'.', ','}``, then
 ``'|'``, then the decimal sum, then ``<eos>``. The scratchpad carries no information about the
-answer — it is the "answer-last" mechanism of SPEC §5 in a real transformer: the response length
+answer — it is the "answer-last" model of notebooks 04–06 in a real transformer: the response length
 is a knob while the difficulty of the answer stays the same, and the free characters add terms to
 the score of a response without adding anything to its reward. The verifier is strict: any other
 character, a scratchpad of another length, a wrong sum or anything after the answer scores 0.
 
 ``ChatSum`` (SmolLM2): "What is a + b? Answer with the number only." through the model's chat
-template; reward 1 iff the last integer in the reply equals ``a + b`` (SPEC §6).
+template; reward 1 iff the last integer in the reply equals ``a + b``.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 ``PreTrainedTokenizerFast``.
 
 Reload with :func:`load_char_tokenizer` (``PreTrainedTokenizerFast``), not ``AutoTokenizer``:
-the latter was seen to drop spaces with this kind of tokenizer (SPEC §6).
+the latter was seen to drop spaces with this kind of tokenizer.
 """
 from __future__ import annotations
 
