@@ -15,7 +15,8 @@
 
 # %%
 # Setup. On Colab only, install the companion first.
-import sys, subprocess
+import subprocess
+import sys
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "git+https://github.com/rlvr-companion/rlvr-gradient-gap"], check=True)

@@ -14,7 +14,8 @@
 
 # %%
 # Setup. On Colab only, install the companion first.
-import sys, subprocess
+import subprocess
+import sys
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "git+https://github.com/rlvr-companion/rlvr-gradient-gap"], check=True)
@@ -30,7 +31,7 @@ from rlvr_core.figures import savefig, set_style, show
 from rlvr_core.instances import circle_instance, simulate_quadratic_logit
 from rlvr_core.nbutils import versions
 from rlvr_core.sim import make_grid, simulate, transition
-from rlvr_core.validation import check_grid, check_int, check_positive, check_profile, check_seed
+from rlvr_core.validation import check_grid, check_positive, check_profile, check_seed
 
 set_style()
 

@@ -28,14 +28,15 @@
 
 # %%
 # Setup. On Colab only, install the companion first.
-import sys, subprocess
+import subprocess
+import sys
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "git+https://github.com/rlvr-companion/rlvr-gradient-gap"], check=True)
 import math
 import numpy as np
 import matplotlib.pyplot as plt
-import rlvr_core.llm  # sets HF_HUB_OFFLINE=1 before any Hugging Face import
+import rlvr_core.llm  # noqa: F401 -- sets HF_HUB_OFFLINE=1 before any Hugging Face import
 from rlvr_core.checks import expect
 from rlvr_core.figures import set_style, savefig, show
 from rlvr_core.nbutils import versions
@@ -138,7 +139,7 @@ expect("sampled success of each warm start", [w["success_rate_final"] for w in w
 main_runs = run_all(CONFIGS[("grpo", SHORT)], refresh=REFRESH_TINY)
 lrs, seeds, table = sweep_table(main_runs)
 J0 = float(np.mean([r["metrics"][0]["reward"] for r in main_runs]))
-thr, lo, hi = threshold(lrs, table, J0)
+thr, lo, hi = threshold(lrs, table, J0).as_tuple()
 
 # %%
 print(f"start J0 = {J0:.1f} (first batch, mean over runs)")
@@ -227,7 +228,7 @@ thresholds, lengths0 = {}, {}
 for (lt, L), runs in cmp_runs.items():
     lr_, _, tab = sweep_table(runs)
     j0 = float(np.mean([r["metrics"][0]["reward"] for r in runs]))
-    thresholds[(lt, L)] = threshold(lr_, tab, j0)
+    thresholds[(lt, L)] = threshold(lr_, tab, j0).as_tuple()
     lengths0[(lt, L)] = float(np.mean([r["metrics"][0]["completions/mean_length"] for r in runs]))
 
 # %%
@@ -379,7 +380,7 @@ expect("stable run: mean cos(Δθ, ĝ)", float(np.mean(cos_stable)), at_least=0.
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
 for (lab, r), c in zip(pick.items(), ("C0", "C3")):
     lr = r["config"]["learning_rate"]
-    get = lambda k: [np.nan if m.get(k) is None else m[k] for m in r["metrics"]]
+    get = lambda k, r=r: [np.nan if m.get(k) is None else m[k] for m in r["metrics"]]  # noqa: E731
     axes[0].plot(get("gap/success"), color=c, label=f"{lab}, η = {lr:.3g}")
     axes[1].plot(get("gap/gap_norm"), color=c)
     axes[2].plot(get("gap/cos_update_gap"), color=c, label=f"cos(Δθ, ĝ), η = {lr:.3g}")
@@ -387,7 +388,8 @@ for (lab, r), c in zip(pick.items(), ("C0", "C3")):
 axes[0].set(xlabel="step", ylabel="batch success (callback)", title="success")
 axes[1].set(xlabel="step", ylabel="‖ĝ‖", yscale="log", title="Gradient Gap norm (sampled)")
 axes[2].set(xlabel="step", ylabel="cosine", ylim=(-1.05, 1.05), title="alignment of the update with ĝ")
-axes[0].legend(fontsize=8); axes[2].legend(fontsize=7)
+axes[0].legend(fontsize=8)
+axes[2].legend(fontsize=7)
 savefig(fig, "llm_gradient_gap_callback_tiny", notebook="07_grpo_llm", claim="P8",
         params={"stable_lr": stable_lr, "collapsing_lr": unstable_lr, "seed": 0},
         caption="The Gradient-Gap callback on a stable and a collapsing run: success, ‖ĝ‖, and the "
@@ -413,7 +415,7 @@ show(fig)
 # %%
 adam_runs = run_all(CONFIGS[("adamw", SHORT)], refresh=REFRESH_TINY)
 a_lrs, _, a_tab = sweep_table(adam_runs)
-a_thr = threshold(a_lrs, a_tab, float(np.mean([r["metrics"][0]["reward"] for r in adam_runs])))
+a_thr = threshold(a_lrs, a_tab, float(np.mean([r["metrics"][0]["reward"] for r in adam_runs]))).as_tuple()
 
 # %%
 print("AdamW + clipping 1.0:  lr -> final success")
@@ -468,7 +470,7 @@ if smol_grpo:
 if len(smol_grpo) >= 2:
     hi_run = max(smol_grpo, key=lambda r: r["config"]["learning_rate"])
     s_lrs, _, s_final = sweep_table(smol_grpo)
-    s_thr, s_stable, s_collapsed = threshold(s_lrs, s_final, start_lo)
+    s_thr, s_stable, s_collapsed = threshold(s_lrs, s_final, start_lo).as_tuple()
     print(f"grpo threshold (final < half the start): stable <= {s_stable:.2g}, collapsed >= {s_collapsed:.2g}, "
           f"threshold ~ {s_thr:.2g}")
 

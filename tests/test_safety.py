@@ -4,7 +4,6 @@ import ast
 import socket
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [p for d in ("rlvr_core", "scripts", "benchmarks") for p in (ROOT / d).rglob("*.py")]

@@ -20,7 +20,7 @@ import math
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..provenance import (LLM_RESULTS_DIR, atomic_write_text, content_hash, file_hash,
@@ -260,9 +260,8 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     trainer.remove_callback(ProgressCallback)
     if progress:
         trainer.add_callback(StepProgressCallback(f"{cfg.model} {cfg.loss_type} lr={cfg.learning_rate:g}"))
-    cb = None
     if cfg.gap_callback:
-        cb = GradientGapCallback(reward, cfg.num_generations, cfg.temperature).attach(trainer)
+        GradientGapCallback(reward, cfg.num_generations, cfg.temperature).attach(trainer)
     t0 = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - t0
