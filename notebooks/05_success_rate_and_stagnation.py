@@ -55,6 +55,7 @@ from rlvr_core.nbutils import versions
 from rlvr_core.tokens import (circle_token_features, curvature_bound, grid_runs, loglog_slope,
                               model_gap, model_success, one_step_safe_eta, simulate_answer_last,
                               start_theta)
+from rlvr_core.thresholds import first_failure
 from rlvr_core.validation import check_grid, check_int, check_probability, check_profile, check_seed
 
 set_style()
@@ -121,7 +122,7 @@ for mname, (rule, T) in models.items():
     for alg in directions:
         w = population_direction(alg, J, g)
         safe[mname, alg] = one_step_safe_eta(lambda t, T=T, rule=rule: model_success(PHI, t, T, rule),
-                                             theta, w, FINE).numpy()
+                                             theta, w, FINE).last_pass.numpy()
 
 # %%
 rows = []
@@ -200,17 +201,19 @@ def p5_runs(T, algorithm):
     J0r, E, _ = grid_runs(J0_GRID, RUN_ETAS, torch.arange(P5_SEEDS))
     out = simulate_answer_last(PHI, start_theta(PHI, J0r), torch.full_like(E, T), E,
                                algorithm=algorithm, group_size=GROUP_SIZE, steps=100, seed=SEED)
-    fin = out["J"][:, -1].reshape(len(J0_GRID), len(RUN_ETAS), P5_SEEDS)
-    ok = fin.mean(-1) >= J0_GRID[:, None]
-    etas = torch.tensor(RUN_ETAS, dtype=torch.float64)
-    best = torch.where(ok, etas, torch.full_like(etas, -1.0)).max(-1).values
-    return {"eta_star": torch.where(best > 0, best, torch.full_like(best, math.nan)).numpy()}
+    return {"final": out["J"][:, -1].reshape(len(J0_GRID), len(RUN_ETAS), P5_SEEDS).numpy()}
 
 
-p5 = {(T, alg): cached(f"p5_runs_T{T}_{alg}", {"T": T, "alg": alg, "J0": J0_GRID.tolist(),
-                                              "etas": RUN_ETAS, "seeds": P5_SEEDS, "seed": SEED,
-                                              "G": GROUP_SIZE, "V": VOCAB},
-                       lambda T=T, alg=alg: p5_runs(T, alg))["eta_star"]
+def p5_eta_star(final):
+    # a step passes when the seeds end, on average, no worse than the start; first failure
+    ok = torch.as_tensor(final).mean(-1) >= J0_GRID[:, None]
+    return first_failure(ok, RUN_ETAS).last_pass.numpy()
+
+
+p5 = {(T, alg): p5_eta_star(cached(f"p5_final_T{T}_{alg}",
+                                   {"T": T, "alg": alg, "J0": J0_GRID.tolist(), "etas": RUN_ETAS,
+                                    "seeds": P5_SEEDS, "seed": SEED, "G": GROUP_SIZE, "V": VOCAB},
+                                   lambda T=T, alg=alg: p5_runs(T, alg))["final"])
       for T in (1, 8) for alg in ("reinforce", "grpo")}
 
 # %%

@@ -177,10 +177,10 @@ for loss_type, L in SETTINGS:
     runs = run_all(CONFIGS[(loss_type, L)], progress=False)      # notebook 07's cached sweep
     lrs, _, final = sweep_table(runs)
     start = float(np.mean([r["metrics"][0]["reward"] for r in runs]))
-    measured, stable, collapsed = threshold(lrs, final, start)
+    measured, stable, collapsed = threshold(lrs, final, start).as_tuple()
     search = line_search_cached(CONFIGS[(loss_type, L)][0], LINE_LRS, num_prompts=16, eval_samples=32, seed=SEED)
     searches[(loss_type, L)] = search
-    predicted, safe, unsafe = threshold_from_line_search(search)
+    predicted, safe, unsafe = threshold_from_line_search(search).as_tuple()
     comparison.append({"loss_type": loss_type, "L": L, "sweep threshold": measured, "sweep stable <=": stable,
                        "sweep collapsed >=": collapsed, "one-step threshold": predicted,
                        "one-step safe <=": safe, "one-step drop >=": unsafe})
@@ -247,8 +247,8 @@ smol_search = line_search_cached(smol_cfg, SMOL_LRS, num_prompts=4, eval_samples
 if smol_search is not None and smol_runs:
     s_lrs, _, s_final = sweep_table(smol_runs)
     s_start = float(np.mean([r["metrics"][0]["reward"] for r in smol_runs]))
-    s_thr, s_stable, s_collapsed = threshold(s_lrs, s_final, s_start)
-    p_thr, p_safe, p_drop = threshold_from_line_search(smol_search)
+    s_thr, s_stable, s_collapsed = threshold(s_lrs, s_final, s_start).as_tuple()
+    p_thr, p_safe, p_drop = threshold_from_line_search(smol_search).as_tuple()
     print(f"SmolLM2 sweep (notebook 07, {len(smol_runs)} runs): stable <= {s_stable:.2g}, collapsed >= {s_collapsed:.2g}")
     print(f"one-step line search: J0 = {smol_search['J0']:.2f}; safe <= {p_safe:.2g}, drop >= {p_drop:.2g}")
     print(f"one-step threshold / sweep threshold = {p_thr:.2g} / {s_thr:.2g} = {p_thr / s_thr:.1f}")

@@ -26,6 +26,7 @@ import torch
 from . import theory
 from .directions import ALGORITHMS, population_direction, sampled_direction
 from .policies import DTYPE
+from .thresholds import Bracket, bracket_from_seeds
 from .validation import check_choice, check_grid, check_int, check_positive, check_seed
 
 STEP_RULES = ("constant", "theorem1", "companion", "sharp")
@@ -260,26 +261,22 @@ def simulate_per_run(features, rewards, theta0, etas, num_steps: int, **kwargs) 
             for b in range(phi.shape[0])]
 
 
+def grid_runs(*axes) -> list[torch.Tensor]:
+    """Flatten a Cartesian product of 1-D axes into per-run float64 tensors (first axis slowest)."""
+    mesh = torch.meshgrid(*[torch.as_tensor(a, dtype=DTYPE) for a in axes], indexing="ij")
+    return [m.reshape(-1) for m in mesh]
+
+
 def final_success(result: SimResult) -> torch.Tensor:
     """J at the last step, averaged over prompts: ``[B]``."""
     return result.J[-1].mean(-1)
 
 
-def transition(etas, converged: torch.Tensor) -> tuple[float, float]:
-    """(largest eta below which every run converged, smallest eta at or above which every run
-    failed) on a sorted grid; ``converged`` ``[E, ...]`` booleans. ``nan`` where absent."""
-    etas = torch.as_tensor(check_grid("etas", etas), dtype=DTYPE)
+def transition(etas, converged: torch.Tensor) -> Bracket:
+    """The transition band of a sweep: ``converged`` ``[E, ...]`` booleans per grid step (any
+    trailing run axes). A step passes when every run converged and fails when none did; mixed
+    steps are ambiguous (``thresholds.bracket_from_seeds`` with band (0, 1)), so the bracket is
+    (last all-converging step of the leading block, first all-failing step after it)."""
+    etas = check_grid("etas", etas)
     conv = torch.as_tensor(converged).reshape(len(etas), -1)
-    all_conv = conv.all(-1)
-    none_conv = ~conv.any(-1)
-    lo = math.nan
-    for i in range(len(etas)):
-        if not all_conv[i]:
-            break
-        lo = float(etas[i])
-    hi = math.nan
-    for i in range(len(etas) - 1, -1, -1):
-        if not none_conv[i]:
-            break
-        hi = float(etas[i])
-    return lo, hi
+    return bracket_from_seeds(conv, etas, band=(0.0, 1.0), name="etas")

@@ -111,7 +111,7 @@ def test_one_step_threshold_and_probe_on_quadratic_logit():
     etas = torch.linspace(1e-3, 3, 30_001, dtype=D)
     for keep in (0.0, 0.5):
         want = (1 - keep) * (1 + 4 * a**2 * x**2) / (4 * a**3 * x**2)
-        got = one_step_threshold(pol, theta, g, etas, keep=keep)
+        got = one_step_threshold(pol, theta, g, etas, keep=keep).last_pass
         assert abs(got - want) <= 2e-4, (keep, got, want)
     # two responses: the conditional variances vanish and the probe's quadratic model is exact
     rep = probe_policy(pol, theta, 64, algorithm="grpo_no_length", seed=0)
@@ -126,10 +126,10 @@ def test_one_step_threshold_from_a_line_search():
     from rlvr_core.llm.probe import threshold_from_line_search as llm_threshold
 
     search = {"lrs": [0.01, 0.03, 0.1, 0.3], "J": [0.42, 0.45, 0.35, 0.0], "J0": 0.4, "se": 0.02}
-    thr, safe, drop = llm_threshold(search)
+    thr, safe, drop = llm_threshold(search).as_tuple()
     assert (safe, drop) == (0.03, 0.1) and math.isclose(thr, math.sqrt(0.003))
-    assert math.isnan(llm_threshold({**search, "J": [0.4, 0.4, 0.4, 0.4]})[0])
-    assert llm_threshold({**search, "J": [0.1, 0.4, 0.4, 0.4]})[2] == 0.01
+    assert math.isnan(llm_threshold({**search, "J": [0.4, 0.4, 0.4, 0.4]}).estimate)
+    assert llm_threshold({**search, "J": [0.1, 0.4, 0.4, 0.4]}).first_fail == 0.01
 
 
 def test_llm_line_search_needs_an_increasing_grid():

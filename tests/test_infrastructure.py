@@ -10,7 +10,8 @@ import pytest
 
 from rlvr_core import cache, figures
 from rlvr_core import validation as V
-from rlvr_core.fit import leading_true_count, loglog_slope
+from rlvr_core.fit import loglog_slope
+from rlvr_core.thresholds import leading_passes
 
 
 @pytest.mark.parametrize("call, name", [
@@ -99,9 +100,9 @@ def test_loglog_slope_recovers_power_law():
         loglog_slope([1.0], [1.0])
 
 
-def test_leading_true_count_stops_at_the_first_failure():
+def test_leading_passes_stops_at_the_first_failure():
     ok = [[True, True, False, True],   # a later pass does not count
           [False, True, True, True],
           [True, True, True, True]]
-    assert leading_true_count(ok).tolist() == [2, 0, 4]
-    assert int(leading_true_count([])) == 0
+    assert leading_passes(ok).tolist() == [2, 0, 4]
+    assert int(leading_passes([])) == 0

@@ -185,9 +185,9 @@ def test_callback_sgd_update_is_minus_lr_times_gradient(offline_run):
 def test_threshold_matches_a_brute_force_scan():
     lrs = [0.01, 0.03, 0.1, 0.3]
     final = [0.5, 0.6, 0.1, 0.0]
-    thr, lo, hi = threshold(lrs, final, start=0.3)
+    thr, lo, hi = threshold(lrs, final, start=0.3).as_tuple()
     assert (lo, hi) == (0.03, 0.1) and math.isclose(thr, math.sqrt(0.003))
-    assert math.isnan(threshold(lrs, [0.5] * 4, start=0.3)[0])
+    assert math.isnan(threshold(lrs, [0.5] * 4, start=0.3).estimate)
     with pytest.raises(ValueError, match="collapse_frac"):
         threshold(lrs, final, start=0.3, collapse_frac=2.0)
     with pytest.raises(ValueError, match="lrs"):

@@ -108,7 +108,7 @@ def test_grid_and_transition():
     u = grid.unflatten(x)
     assert u[2, 1, 0] == 10.0 * 100 + 10 and u[0, 0, 2] == 0.1 * 100 + 2
     conv = torch.tensor([[True, True], [True, False], [False, False]])
-    assert transition([1.0, 2.0, 3.0], conv) == (1.0, 3.0)
+    assert tuple(transition([1.0, 2.0, 3.0], conv)) == (1.0, 3.0)
 
 
 def test_quadratic_logit_engine_matches_autograd():

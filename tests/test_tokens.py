@@ -155,12 +155,18 @@ def test_start_theta_hits_target():
 
 def test_threshold_and_slope_vs_brute_force():
     etas = [0.1, 0.2, 0.4, 0.8]
-    final = torch.tensor([[[0.9, 0.9], [0.85, 0.8], [0.2, 0.9], [0.9, 0.1]],
+    # row 0 passes again at the largest step after a failure: that pass does not count
+    final = torch.tensor([[[0.9, 0.9], [0.85, 0.8], [0.2, 0.9], [0.9, 0.8]],
                           [[0.1, 0.2], [0.3, 0.2], [0.1, 0.1], [0.0, 0.0]]])
-    got = threshold_from_final(final, etas, level=0.8)
+    got = threshold_from_final(final, etas, level=0.8).last_pass
     for i in range(2):
-        ok = [e for e, f in zip(etas, final[i]) if float(f.mean()) >= 0.8]
-        assert (max(ok) if ok else math.nan) == pytest.approx(float(got[i]), nan_ok=True)
+        best = math.nan
+        for e, f in zip(etas, final[i]):
+            if float(f.mean()) < 0.8:
+                break
+            best = e
+        assert best == pytest.approx(float(got[i]), nan_ok=True)
+    assert float(got[0]) == 0.2
     x = np.array([1, 2, 4, 8.0])
     assert loglog_slope(x, 3 * x ** -1.3) == pytest.approx(-1.3)
 
@@ -169,7 +175,8 @@ def test_one_step_safe_eta_vs_loop():
     theta = start_theta(PHI, torch.tensor([0.3, 0.9]), 4, "all_correct")
     g = model_gap(PHI, theta, 4, "all_correct")
     grid = torch.logspace(-1, 3, 80, dtype=torch.float64)
-    got = one_step_safe_eta(lambda t: model_success(PHI, t, 4, "all_correct"), theta, g, grid)
+    got = one_step_safe_eta(lambda t: model_success(PHI, t, 4, "all_correct"), theta, g,
+                            grid).last_pass
     for i in range(2):
         J0 = float(model_success(PHI, theta[i], 4, "all_correct"))
         best = math.nan

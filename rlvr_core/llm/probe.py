@@ -138,20 +138,14 @@ def one_step_line_search(cfg: RunConfig, learning_rates, *, num_prompts: int = 1
             "probe_success": float(b["rewards"].mean())}
 
 
-def threshold_from_line_search(search: dict) -> tuple[float, float, float]:
-    """From a line search: (geometric mean, largest lr whose one-step success stays within two
-    standard errors of J0, next lr); NaN where the search shows no drop."""
-    import math
+def threshold_from_line_search(search: dict):
+    """From a line search: a rate passes while its one-step success stays within two standard
+    errors of J0. The first-failure ``thresholds.Bracket``; ``.as_tuple()`` gives (geometric
+    mean, largest passing rate, first dropping rate)."""
+    from ..thresholds import first_failure
 
-    from ..fit import leading_true_count
-
-    lrs = search["lrs"]
-    passed = int(leading_true_count([j >= search["J0"] - 2 * search["se"] for j in search["J"]]))
-    if passed == len(lrs):
-        return math.nan, lrs[-1], math.nan
-    if passed == 0:
-        return math.nan, math.nan, lrs[0]
-    return math.sqrt(lrs[passed - 1] * lrs[passed]), lrs[passed - 1], lrs[passed]
+    ok = [j >= search["J0"] - 2 * search["se"] for j in search["J"]]
+    return first_failure(ok, search["lrs"], name="lrs")
 
 
 def line_search_cached(cfg: RunConfig, learning_rates, *, num_prompts: int = 16, eval_samples: int = 32,

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..fit import leading_true_count
+from ..thresholds import Bracket, first_failure
 from ..validation import check_grid, check_int, check_probability
 from .runner import RunConfig, run_or_load
 
@@ -58,26 +58,18 @@ def sweep_table(results: list[dict], last: int = 5):
     return np.array(lrs), np.array(seeds), table
 
 
-def threshold(lrs, final, start: float, *, collapse_frac: float = 0.5):
-    """Measured learning-rate threshold from a sweep: the geometric mean of the largest rate whose
-    mean final success stays at or above ``collapse_frac x start`` and the next (collapsing) rate.
-    Returns (threshold, largest stable rate, smallest collapsing rate above it); NaN entries when
-    the sweep shows no collapse or no stable rate."""
+def threshold(lrs, final, start: float, *, collapse_frac: float = 0.5) -> Bracket:
+    """Measured learning-rate threshold from a sweep: a rate passes when its mean final success
+    stays at or above ``collapse_frac x start`` (small rates pass: "did not collapse" is met by a
+    slow run). The first-failure ``thresholds.Bracket`` over the sorted rates;
+    ``.as_tuple()`` gives (geometric mean, largest stable rate, first collapsing rate)."""
     lrs = np.asarray(check_grid("lrs", list(lrs)))
     check_probability("collapse_frac", collapse_frac)
     final = np.asarray(final, dtype=float)
     if final.ndim == 2:
         final = np.nanmean(final, axis=1)
-    stable = final >= collapse_frac * start
     order = np.argsort(lrs)
-    lrs, stable = lrs[order], stable[order]
-    passed = int(leading_true_count(stable))
-    if passed == len(lrs):
-        return math.nan, float(lrs[-1]), math.nan
-    if passed == 0:
-        return math.nan, math.nan, float(lrs[0])
-    lo, hi = float(lrs[passed - 1]), float(lrs[passed])
-    return math.sqrt(lo * hi), lo, hi
+    return first_failure(final[order] >= collapse_frac * start, lrs[order], name="lrs")
 
 
 def log_grid(lo: float, hi: float, n: int) -> list[float]:
