@@ -127,5 +127,24 @@ def random_starts(num: int, dim: int, scale: float = 1.0, seed: int = 0) -> torc
     return check_positive("scale", scale) * torch.randn(n, d, generator=gen, dtype=DTYPE)
 
 
-__all__ = ["QuadraticLogitPolicy", "simulate_quadratic_logit", "circle_instance",
+def in_convex_hull(point, points) -> bool:
+    """True when ``point`` ``[d]`` lies in the convex hull of ``points`` ``[M, d]`` (a linear
+    feasibility problem: point = sum_m lambda_m points_m, lambda >= 0, sum lambda = 1).
+
+    For a one-prompt log-linear policy with one correct response phi*, phi* in the hull of the
+    incorrect features means logit J = <theta, phi*> - logsumexp_o <theta, phi_o> <= 0 for every
+    theta (J <= 1/2): the concave log-odds is bounded above and success can never approach 1."""
+    from scipy.optimize import linprog
+
+    x = torch.as_tensor(point, dtype=DTYPE).reshape(-1)
+    P = torch.as_tensor(points, dtype=DTYPE)
+    if P.ndim != 2 or P.shape[1] != x.numel() or P.shape[0] == 0:
+        raise ValueError(f"points has shape {tuple(P.shape)}: expected [M, {x.numel()}] with M >= 1")
+    A = torch.cat([P.T, torch.ones(1, P.shape[0], dtype=DTYPE)]).numpy()
+    b = torch.cat([x, torch.ones(1, dtype=DTYPE)]).numpy()
+    res = linprog(c=[0.0] * P.shape[0], A_eq=A, b_eq=b, bounds=(0, None), method="highs")
+    return bool(res.status == 0)
+
+
+__all__ = ["QuadraticLogitPolicy", "in_convex_hull", "simulate_quadratic_logit", "circle_instance",
            "random_instances", "random_starts", "Z_FLOOR"]
