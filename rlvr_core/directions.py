@@ -28,6 +28,15 @@ ALGORITHMS = {
     "dapo": (True, "token_mean"),
 }
 STD_EPS = 1e-4  # as TRL adds to the group std
+# name -> the label notebooks and figures print for it
+ALGORITHM_LABELS = {
+    "reinforce": "REINFORCE",
+    "grpo": "GRPO",
+    "grpo_no_length": "GRPO w/o 1/|o|",
+    "grpo_no_std": "GRPO w/o std",
+    "dr_grpo": "Dr. GRPO",
+    "dapo": "DAPO (token mean)",
+}
 
 
 def group_advantages(rewards: torch.Tensor, scale_by_std: bool) -> torch.Tensor:

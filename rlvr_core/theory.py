@@ -165,6 +165,40 @@ def estimate_constants(policy: ResponsePolicy, thetas) -> tuple[torch.Tensor, to
     return L, G
 
 
+# ---- Theorem 1's stall: a direction whose alignment decays (claim P2, notebook 02) ---------
+
+def zeta_upper(s: float, terms: int = 200_000) -> float:
+    """An upper bound of zeta(s) = sum_{k>=1} k^-s for s > 1: the first ``terms`` terms plus the
+    integral bound of the tail, sum_{k>N} k^-s <= int_N^inf x^-s dx = N^(1-s)/(s-1)."""
+    s = check_positive("s", s)
+    if s <= 1:
+        raise ValueError(f"s={s!r} is invalid: expected a number > 1 (the series diverges)")
+    N = check_int("terms", terms, minimum=1)
+    k = torch.arange(1, N + 1, dtype=DTYPE)
+    return float(k.pow(-s).sum()) + N ** (1 - s) / (s - 1)
+
+
+def decaying_alignment_ceiling(alignment_decay: float, multiplier: float = 1.0,
+                               terms: int = 200_000) -> tuple[float, float]:
+    """(M_cap, gain_cap) for a log-linear policy run along w_k = ||g_k|| (cos_k g^_k + sin_k u_k),
+    cos_k = (k+1)^-p, at eta_k = c [Delta mu_k]_+ / (C_1 ||w_k||^2), C_1 = 2 (L_o + 8 G_o^2)
+    (the paper's constant with the log-linear L_o = D^2/4, G_o = D), c = ``multiplier`` [derived]:
+
+    1. eta_k Delta mu_k = c cos_k^2 ||g_k||^2 / C_1 <= c cos_k^2 D^2 / (16.5 D^2) since ||g|| <= D,
+       so M(inf) <= c zeta(2p) / 16.5 =: M_cap.
+    2. The upper Taylor bound with |f''| <= (2 L_o + G_o^2) ||w||^2 = 1.5 D^2 ||w||^2 gives a
+       per-step gain <= eta Delta mu (1 + c * 1.5 / (2 * 16.5)) = eta Delta mu (1 + c/22), so
+       logit J_inf - logit J_0 <= (1 + c/22) M_cap =: gain_cap.
+    Needs p > 1/2 (else zeta(2p) diverges and there is no ceiling)."""
+    p = check_positive("alignment_decay", alignment_decay)
+    if p <= 0.5:
+        raise ValueError(f"alignment_decay={alignment_decay!r} is invalid: expected a number > 0.5 "
+                         "(sum cos^2 must converge)")
+    c = check_positive("multiplier", multiplier)
+    M_cap = c * zeta_upper(2 * p, terms) / 16.5
+    return M_cap, (1 + c / 22) * M_cap
+
+
 # ---- the quadratic-logit bandit (claim P3, notebook 03), closed forms [derived] ------------
 
 def quadratic_logit_threshold(a) -> torch.Tensor:

@@ -1,0 +1,7 @@
+"""rlvr_core.directions.ALGORITHM_LABELS: one distinct printed label per algorithm."""
+from rlvr_core import directions as Dn
+
+
+def test_every_algorithm_has_a_distinct_label():
+    assert set(Dn.ALGORITHM_LABELS) == set(Dn.ALGORITHMS)
+    assert len(set(Dn.ALGORITHM_LABELS.values())) == len(Dn.ALGORITHMS)
