@@ -25,7 +25,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from rlvr_core.checker import check_step_size, compare_on_bandits
+from rlvr_core.checker import check_step_size
+from rlvr_core.checker_validation import compare_on_bandits
 from rlvr_core.checks import expect
 from rlvr_core.llm.probe import line_search_cached, threshold_from_line_search
 from rlvr_core.llm.smollm2 import is_available as smollm2_available

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from .validation import check_choice, check_int, check_positive
+from .validation import check_choice, check_int
 
 # name -> (divide the advantage by the group std?, length weighting)
 ALGORITHMS = {
@@ -111,8 +111,3 @@ def population_direction(algorithm: str, J, gap, length: int = 1, max_length: in
             raise ValueError("max_length=None is invalid for dr_grpo: expected an integer >= 1")
         factor = factor / check_int("max_length", max_length, minimum=T)
     return factor.unsqueeze(-1) * gap
-
-
-def step(theta, w, eta) -> torch.Tensor:
-    """theta + eta * w, with eta validated (> 0 and finite)."""
-    return theta + check_positive("eta", eta) * w

@@ -267,11 +267,6 @@ def grid_runs(*axes) -> list[torch.Tensor]:
     return [m.reshape(-1) for m in mesh]
 
 
-def final_success(result: SimResult) -> torch.Tensor:
-    """J at the last step, averaged over prompts: ``[B]``."""
-    return result.J[-1].mean(-1)
-
-
 def transition(etas, converged: torch.Tensor) -> Bracket:
     """The transition band of a sweep: ``converged`` ``[E, ...]`` booleans per grid step (any
     trailing run axes). A step passes when every run converged and fails when none did; mixed

@@ -29,7 +29,6 @@ import torch
 from .policies import DTYPE, ResponsePolicy
 from .validation import check_int, check_positive
 
-CONSTANT_KINDS = ("paper", "companion")
 
 
 def _t(x) -> torch.Tensor:
@@ -207,8 +206,10 @@ def quadratic_logit_threshold(a) -> torch.Tensor:
 
 
 def quadratic_logit_sharp_step(a, x) -> torch.Tensor:
-    """Largest eta with logit gain >= eta ||g||^2 / 2 along w = g at x:
-    ||g||^2 / (8 a^3 x^2) = (1 + 4 a^2 x^2) / (8 a^3 x^2) (+inf at x = 0)."""
+    """Largest eta for which ONE step along w = g from x gains at least eta ||g||^2 / 2 in
+    log-odds: ||g||^2 / (8 a^3 x^2) = (1 + 4 a^2 x^2) / (8 a^3 x^2) (+inf at x = 0).
+    A one-step bound: used as a constant step over many steps it certifies only up to
+    min(1/a, this value) (above 1/a, |x| grows and the run collapses; notebook 03)."""
     a, x = _t(a), _t(x)
     return (1 + 4 * a ** 2 * x ** 2) / (8 * a ** 3 * x ** 2)
 
@@ -217,11 +218,3 @@ def quadratic_logit_falls(a, x, eta) -> torch.Tensor:
     """True where one step eta along w = g lowers the log-odds: 4 a^2 (a eta - 1) x^2 > 1."""
     a, x, eta = _t(a), _t(x), _t(eta)
     return 4 * a ** 2 * (a * eta - 1) * x ** 2 > 1
-
-
-def check_num_steps(num_steps) -> int:
-    return check_int("num_steps", num_steps, minimum=1)
-
-
-def check_eta(name: str, eta) -> float:
-    return check_positive(name, eta)

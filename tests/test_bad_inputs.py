@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from rlvr_core import checker, directions, gap, instances, policies, sim, theory, tokens
+from rlvr_core import checker, checker_validation, directions, gap, instances, policies, sim, theory, tokens
 from rlvr_core import validation as V
 
 D = torch.float64
@@ -53,8 +53,8 @@ BAD = [
     ("seed too large", lambda: V.check_seed("SEED", 2**40), "SEED"),
     ("string grid", lambda: V.check_grid("ETAS", "[1, 2]"), "ETAS"),
     ("unsorted line-search grid (tokens)", lambda: tokens.one_step_safe_eta(lambda t: t.sum(-1), torch.zeros(2), torch.ones(2), [1.0, 0.5]), "etas"),
-    ("repeated line-search grid (checker)", lambda: checker.one_step_threshold(POL, torch.zeros(2), torch.ones(2), [0.5, 0.5]), "etas"),
-    ("2-D line-search grid (checker)", lambda: checker.one_step_threshold(POL, torch.zeros(2), torch.ones(2), [[0.5, 1.0]]), "etas"),
+    ("repeated line-search grid (checker)", lambda: checker_validation.one_step_threshold(POL, torch.zeros(2), torch.ones(2), [0.5, 0.5]), "etas"),
+    ("2-D line-search grid (checker)", lambda: checker_validation.one_step_threshold(POL, torch.zeros(2), torch.ones(2), [[0.5, 1.0]]), "etas"),
 ]
 
 

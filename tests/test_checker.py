@@ -101,7 +101,7 @@ def test_cli():
 def test_one_step_threshold_and_probe_on_quadratic_logit():
     """z = y - a x^2 along w = g = (-2ax, 1): gain(eta) = eta (1 + 4a^2x^2) - 4a^3x^2 eta^2 exactly,
     so the step keeping a fraction k of the first-order gain is (1-k)(1+4a^2x^2)/(4a^3x^2)."""
-    from rlvr_core.checker import one_step_threshold, probe_policy
+    from rlvr_core.checker_validation import one_step_threshold, probe_policy
     from rlvr_core.instances import QuadraticLogitPolicy
 
     a, x = 1.0, 0.7

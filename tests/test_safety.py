@@ -68,7 +68,7 @@ def test_library_runs_with_the_network_refused(monkeypatch, tmp_path):
     import torch
 
     from rlvr_core import figures, sim
-    from rlvr_core.checker import probe_policy
+    from rlvr_core.checker_validation import probe_policy
     from rlvr_core.policies import random_log_linear
 
     monkeypatch.setattr(figures, "FIGURE_DIR", tmp_path)
