@@ -36,7 +36,8 @@ from IPython.display import Markdown
 from rlvr_core.cache import cached
 from rlvr_core.checks import expect
 from rlvr_core.figures import savefig, set_style, show
-from rlvr_core.length_scaling import bootstrap_loglog_slope
+from rlvr_core.gap import log_odds_curvature
+from rlvr_core.length_scaling import bootstrap_loglog_slope, conditional_score_moments
 from rlvr_core.thresholds import bootstrap_bracket, bracket_from_seeds
 from rlvr_core.nbutils import versions
 from rlvr_core.tokens import (AutoregressiveLogLinear, AutoregressiveMLP, circle_token_features,
@@ -86,12 +87,12 @@ PHI = circle_token_features(VOCAB)
 #    term dominates.
 # 2. *Second moment (martingale).* $\mathbb E[s_t\mid o_{<t}]=0$, so the cross terms vanish:
 #    $$\mathbb E\Bigl\|\sum_t s_t\Bigr\|^2=\sum_t \mathbb E\|s_t\|^2\le T\,G^2 .$$
-#    A bound that uses the score only through its second moment (as the expected one-step change of
-#    $\log\frac{J}{1-J}$ does through $\mathrm{Var}^\pm$ in the curvature identity of notebook 01)
-#    gives a threshold scaling like **$T^{-1}$** — this is the form the companion uses.
+#    This bounds the **unconditional** second moment. The curvature of $\operatorname{logit}J$
+#    needs the **conditional** ones (given success / failure); §1b shows that conditioning on a
+#    rare failure costs a factor $1/(1-J)$, and that the threshold is then of order $(1-J)/T$.
 # 3. *Length normalisation.* Dividing each response's score by $|o|=T$ multiplies $w$ by $1/T$, so a
 #    threshold $\eta^*\propto T^{-a}$ for $w$ becomes $\eta^*\propto T^{1-a}$ for $w/T$: the slope
-#    rises by exactly one.
+#    rises by exactly one (an identity at fixed $T$).
 #
 # **Check** on enumerated autoregressive policies ($V=3$ tokens, $T=1\dots6$, $3^6=729$ sequences):
 # a log-linear policy with features that depend on the previous token, and a small neural
@@ -129,7 +130,7 @@ print(f"martingale identity E|sum s_t|^2 = sum E|s_t|^2: max relative error {mar
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("martingale identity E|sum_t s_t|^2 = sum_t E|s_t|^2 (exact enumeration)", martingale_err,
+expect("martingale identity E|sum_t s_t|^2 = sum_t E|s_t|^2 (identity check, exact enumeration)", martingale_err,
        at_most=1e-10, why="exact identity (cross terms have zero mean); float64 rounding")
 expect("sup |score of a response| / (T x sup |token score|)", tab.G_ratio, at_most=1 + 1e-12,
        why="triangle inequality (identity check); 1e-12 rounding")
@@ -163,6 +164,136 @@ show(fig)
 # distribution of a Markov policy changes along the response), so the squared-score term of the
 # threshold grows like $T^2$ in the worst case but only like $T$ on average.
 #
+# ## 1b. The sufficient step: $(1-J)/T$, both factors at once
+#
+# **[derived] Proposition (companion's token-level step).** Let one prompt have an autoregressive
+# policy with $\|\nabla\log\pi(o_t\mid o_{<t})\|\le G$ and
+# $\|\nabla^2\log\pi(o_t\mid o_{<t})\|\le L$ for every token, every prefix and every $\theta$
+# on the segment $\{\theta+tw:0\le t\le\eta\}$; let $0<J(\theta)<1$, $a=\langle w,g\rangle>0$ with
+# $g=\nabla\operatorname{logit}J$ (the Gradient Gap direction), and let
+# $\bar J=\max_{0\le t\le\eta}J(\theta+tw)<1$. If
+# $$\eta\ \le\ \frac{a\,(1-\bar J)}{T\,\|w\|^2\,\bigl(G^2+2L(1-\bar J)\bigr)},$$
+# then $\operatorname{logit}J(\theta+\eta w)\ge\operatorname{logit}J(\theta)+\eta a/2$. For a step
+# that does not change the failure rate by more than a constant factor ($1-\bar J\asymp1-J$),
+# the admissible step is of order $(1-J)/T$.
+#
+# *Proof.* Write $\varphi(t)=\operatorname{logit}J(\theta+tw)$, $u(o)=\langle s(o),w\rangle$,
+# $h(o)=w^\top\nabla^2\log\pi(o)\,w$, and $\pm$ for the laws of $o$ given success / failure.
+#
+# 1. *Curvature identity* (notebook 01): $\varphi=\log\sum_{o\in+}\pi-\log\sum_{o\in-}\pi$, and
+#    for a log-sum-exp $(\log\sum e^{\ell_o})''=\mathrm{Var}(\ell')+\mathbb E[\ell'']$, so
+#    $\varphi'=\mathbb E^+u-\mathbb E^-u=\langle w,g\rangle$ and
+#    $\varphi''=\mathrm{Var}^+(u)-\mathrm{Var}^-(u)+\mathbb E^+[h]-\mathbb E^-[h]$.
+# 2. *Drop the helpful term, bound the Hessian term*: $\mathrm{Var}^+\ge0$ and
+#    $|h|\le\sum_t\|\nabla^2\log\pi(o_t\mid o_{<t})\|\,\|w\|^2\le TL\|w\|^2$ (triangle inequality), so
+#    $\varphi''\ge-\mathrm{Var}^-(u)-2TL\|w\|^2$.
+# 3. *Condition on failure* — the step that the unconditional bound misses:
+#    $\mathrm{Var}^-(u)\le\mathbb E^-[u^2]\le\mathbb E[u^2]/(1-J)$, because
+#    $\mathbb E[u^2]=J\,\mathbb E^+[u^2]+(1-J)\,\mathbb E^-[u^2]$.
+# 4. *Martingale* (step 2 of §1): $\mathbb E[u^2]\le\mathbb E\|s\|^2\|w\|^2\le TG^2\|w\|^2$.
+# 5. Hence on the segment $\varphi''\ge-C$ with $C=T\|w\|^2\bigl(G^2/(1-\bar J)+2L\bigr)$, and
+#    Taylor's theorem gives $\varphi(\eta)\ge\varphi(0)+\eta a-\eta^2C/2\ge\varphi(0)+\eta a/2$
+#    whenever $\eta\le a/C$, which is the displayed condition. $\square$
+#
+# <details><summary>Why the unconditional bound is not enough</summary>
+#
+# Bounding $\mathrm{Var}^-(u)$ by $\mathbb E[u^2]\le TG^2\|w\|^2$ (as the earlier version of this
+# notebook did) is false in general: when failures are rare ($J\to1$) but a failed response carries
+# an $O(1)$ score along $w$ (a wrong token has score $\phi_v-\bar\phi$, of order one), then
+# $\mathbb E[u^2]=O(1-J)\to0$ while $\mathrm{Var}^-(u)$ stays of order one. The check below shows
+# exactly this (the negative control). Only step 3's factor $1/(1-J)$ makes the bound valid;
+# it is the price of conditioning on a rare event whose score can be large, and it is where
+# Theorem 3's $(1-J)$ comes from in the companion's derivation.
+# </details>
+#
+# **[derived] Two readings of the step for sampled updates** (keep them apart):
+#
+# - **(a) One realised sampled $w_k$.** The proposition (like Theorem 1) holds for any $w$, so for
+#   each realised $w_k$ separately. In the answer-last model of §3, $a_k=\langle w_k,g\rangle$ is
+#   dominated by noise: the free tokens add a zero-mean term of sd $\propto\sqrt T$ while
+#   $\|w_k\|^2\propto T$, so $[a_k]_+/\|w_k\|^2\propto T^{-1/2}$.
+# - **(b) Expected gain at a constant step.** Over many steps at a constant $\eta$ what matters is
+#   the mean gain $\eta\,\mathbb E\langle w,g\rangle-\tfrac{C'}{2}\eta^2\mathbb E\|w\|^2$: the free
+#   tokens add nothing to $\mathbb E\langle w,g\rangle$ and $\propto T$ to $\mathbb E\|w\|^2$, so the
+#   largest non-losing constant step is $\propto\mathbb E\langle w,g\rangle/\mathbb E\|w\|^2\propto1/T$.
+#
+# §3 measures full runs at a constant step: it tests reading (b).
+#
+# **Check** on an exactly enumerable token-level policy: $V=3$ tokens on a circle, i.i.d. tokens
+# (log-linear, parameters shared across positions), reward iff all $T$ tokens are correct,
+# $T\in\{1,3,6\}$, moved towards the correct token until $1-J$ is small; a fixed unit direction
+# $w$. At each point: $\mathrm{Var}^-(u)$, the unconditional $\mathbb E[u^2]$ (negative control),
+# the conditional bounds of steps 3–4, and $\varphi''$ by autograd of $\operatorname{logit}J$ (an
+# independent computation) against the lower bound $-C$ of step 5 with $\bar J=J$.
+
+# %%
+PHI3 = circle_token_features(3)
+W_DIR = torch.tensor([0.6, 0.8], dtype=torch.float64)  # a fixed unit direction
+rows = []
+for T in (1, 3, 6):
+    pol = AutoregressiveLogLinear(PHI3, T, "all_correct")
+    for c in np.linspace(0.0, 8.0, 17):
+        theta = c * PHI3[0] + torch.tensor([0.0, 0.3], dtype=torch.float64)
+        k = token_constants(pol, theta)
+        m = conditional_score_moments(pol, theta, W_DIR)
+        rows.append({"T": T, "J": m["J"], "fail": 1 - m["J"], "var_minus": m["var_minus"],
+                     "m2": m["m2"], "m2_over_fail": m["m2"] / (1 - m["J"]),
+                     "TG2_over_fail": T * k["G_token"] ** 2 / (1 - m["J"]),
+                     "curv": float(log_odds_curvature(pol, theta, W_DIR)[0]),
+                     "minus_C": -T * (k["G_token"] ** 2 / (1 - m["J"]) + 2 * k["L_token"])})
+cond = pd.DataFrame(rows)
+
+# %%
+print(cond.iloc[::4][["T", "fail", "var_minus", "m2", "m2_over_fail", "TG2_over_fail", "curv",
+                      "minus_C"]].to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+ratio_uncond = cond.var_minus / cond.m2
+print(f"Var-(u) / E[u^2] (unconditional bound): max {ratio_uncond.max():.3g} at 1 - J = "
+      f"{cond.fail[ratio_uncond.idxmax()]:.2g}; rows where the unconditional bound fails: "
+      f"{int((ratio_uncond > 1).sum())} of {len(cond)}")
+print(f"Var-(u) / (E[u^2]/(1-J)): max {(cond.var_minus / cond.m2_over_fail).max():.3f}")
+print(f"phi'' / (-C): max {(cond.curv / cond.minus_C).max():.3f}  (<= 1: the lower bound holds)")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+expect("Var-(u) <= E[u^2]/(1-J) (step 3; identity check)", cond.var_minus - cond.m2_over_fail,
+       at_most=1e-12, why="algebra of conditional moments; rounding")
+expect("Var-(u) <= T G^2 |w|^2 / (1-J) (steps 3-4, the proposition's bound)",
+       cond.var_minus - cond.TG2_over_fail, at_most=1e-12, why="derived bound; rounding")
+expect("logit-J curvature (autograd) >= -T |w|^2 (G^2/(1-J) + 2L) (step 5)",
+       cond.curv - cond.minus_C, at_least=-1e-9, why="derived bound; autograd rounding")
+expect("negative control: max Var-(u) / E[u^2] over the sweep (the unconditional bound fails)",
+       float(ratio_uncond.max()), at_least=1.0,
+       why="derived: Var- stays O(1) while E[u^2] = O(1-J) as J -> 1; the control must fail")
+
+# %%
+fig, ax = plt.subplots(figsize=(6.4, 4.2))
+for (T, g), col in zip(cond.groupby("T"), ("C0", "C1", "C2")):
+    ax.loglog(g.fail, g.var_minus, "o-", color=col, ms=3, label=f"$T={T}$: Var$^-(u)$ (exact)")
+    ax.loglog(g.fail, g.m2, ":", color=col, label=f"$T={T}$: $E[u^2]$ (unconditional)")
+    ax.loglog(g.fail, g.TG2_over_fail, "--", color=col, alpha=0.6,
+              label=f"$T={T}$: $TG^2\\|w\\|^2/(1-J)$ (proposition)")
+ax.invert_xaxis()
+ax.set(xlabel="failure rate $1-J$", ylabel="conditional variance of the score along $w$",
+       title="rare failures carry O(1) scores: only the conditional bound holds")
+ax.legend(fontsize=6, ncol=1)
+savefig(fig, "conditional_variance_vs_failure_rate", notebook="04_length_scaling", claim="P4",
+        params={"vocab": 3, "lengths": [1, 3, 6], "reward": "all_correct", "w": [0.6, 0.8]},
+        caption="Var-(u) stays O(1) as J -> 1 while the unconditional E[u^2] -> 0; the "
+        "proposition's bound T G^2 |w|^2/(1-J) holds.")
+show(fig)
+
+# %%
+Markdown(
+    f"*Notice:* read right to left (towards $J=1$): $\\mathrm{{Var}}^-(u)$ levels off while the "
+    f"unconditional $\\mathbb E[u^2]$ falls with $1-J$. **[measured]** The unconditional bound fails "
+    f"on {int((ratio_uncond > 1).sum())} of {len(cond)} points, by up to a factor "
+    f"{ratio_uncond.max():.3g}; the conditional bound of the proposition holds everywhere, as "
+    f"does the curvature bound. In this log-linear model $h$ is the same for every response "
+    f"(the Hessian of $\\log\\pi$ does not depend on $o$), so the $h$ terms cancel and the curvature "
+    f"is $-\\mathrm{{Var}}^-(u)$ ($\\mathrm{{Var}}^+=0$: one correct response; measured "
+    f"max $|\\varphi''+\\mathrm{{Var}}^-|$ = {(cond.curv + cond.var_minus).abs().max():.1e}).")
+
+# %% [markdown]
 # ## 2. A model where the length effect is absent: exact dynamics, i.i.d. tokens
 #
 # **[derived]** Let every token be drawn from one softmax $p=\mathrm{softmax}(\Phi\theta)$ over
@@ -250,9 +381,11 @@ show(fig)
 # $g=(\phi_c-\bar\phi)/(1-p_c)$: the free tokens are independent of the reward and add nothing to it.
 # But a **sampled** update $w=\frac1G\sum_i A_i\,s(o_i)$ with $s(o_i)=\sum_{t=1}^T(\phi(o_{i,t})-\bar\phi)$
 # carries the free tokens' scores: they add zero to $\mathbb E\langle w,g\rangle$ and
-# $\propto T$ to $\mathbb E\|w\|^2$ (step 2 of §1). Theorem 1 holds for any realised $w_k$, sampled
-# ones included, and its threshold for such a $w_k$ shrinks like $1/T$. Dividing by $|o|=T$ gives
-# $w/T$, whose $\eta^*$ is $T$ times larger in distribution: the slope rises by one.
+# $\propto T$ to $\mathbb E\|w\|^2$ (step 2 of §1). Theorem 1 and the proposition of §1b hold for
+# any realised $w_k$, sampled ones included; for one realisation the bound scales like $T^{-1/2}$
+# (reading (a) of §1b), for the mean gain at a constant step like $T^{-1}$ (reading (b)).
+# Dividing by $|o|=T$ gives $w/T$, whose $\eta^*$ is $T$ times larger in distribution: the slope
+# rises by one.
 #
 # **Criterion, fixed before measuring.** The threshold the theory is about separates runs that
 # improve from runs that collapse, so a run **passes** when its success rate after the last step
@@ -347,9 +480,15 @@ for alg, mk, lab in (("grpo_no_length", "o", "GRPO without $1/|o|$"), ("grpo", "
               label=f"fit over $T\\geq2$, slope {b[0]:.2f}")
 ax.loglog(LENGTHS[1:], eta_star["grpo_no_length"][1] * 2 / np.array(LENGTHS[1:]), "k:",
           label="$\\propto 1/T$ (derived, expected-gain argument)")
+for alg, col in (("grpo_no_length", "C0"), ("grpo", "C2")):
+    cens = np.array(brackets[alg].censored.tolist())
+    ax.plot(np.array(LENGTHS)[cens], np.full(cens.sum(), ETAS[-1]), "^", color=col, mfc="none",
+            label="censored: no failure up to the grid's end" if alg == "grpo" else None)
 ax.set(xscale="log", yscale="log", xlabel="response length $T$",
        ylabel="largest non-losing step size $\\eta^*$",
        title=f"answer-last model, sampled GRPO, G={GROUP_SIZE}, $J_0={J0}$, {SEEDS} seeds")
+ax.set_xticks(LENGTHS, [str(T) for T in LENGTHS])
+ax.xaxis.set_minor_formatter(plt.NullFormatter())
 ax.legend(fontsize=7)
 savefig(fig, "eta_star_vs_length_loglog", notebook="04_length_scaling", claim="P4",
         params=params, caption="eta*(T) (runs must not end below J0) falls with T without 1/|o| "
