@@ -161,7 +161,7 @@ def line_search_cached(cfg: RunConfig, learning_rates, *, num_prompts: int = 16,
     from ..provenance import atomic_write_text, content_hash
     from .runner import RESULTS_DIR, resolve_model, run_provenance
 
-    request = {"config": cfg.to_dict(), "learning_rates": list(map(float, learning_rates)),
+    request = {"config": cfg.stable_dict(), "learning_rates": list(map(float, learning_rates)),
                "num_prompts": num_prompts, "eval_samples": eval_samples, "seed": seed}
     key = content_hash(request, n=12)
     path = Path(results_dir or RESULTS_DIR) / "line_search" / f"{cfg.model}-{key}.json"

@@ -32,7 +32,12 @@ MODELS = ("tiny", "smollm2", "path")
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo")
 SCALE_REWARDS = ("group", "batch", "none")
 OPTIMIZERS = ("sgd", "adamw_torch")
-TASKS = ("scratchpad_sum", "chat_sum")
+TASKS = ("scratchpad_sum", "chat_sum", "math")
+PROMPT_STYLES = ("auto", "chat", "plain")
+# Weights are always held in float32 (the optimizer's master copy); ``bf16: true`` adds bf16
+# autocast on top. Pure-bf16 weights round small SGD updates away (bf16 keeps 8 significant bits:
+# a relative update below ~2**-9 is lost), so they are refused.
+TORCH_DTYPES = ("float32",)
 VERSION_PACKAGES = ("torch", "transformers", "trl", "accelerate", "datasets", "tokenizers")
 # Hash the starting weights only where it is cheap next to a run (SmolLM2 fp32: 0.5 GiB).
 WEIGHTS_HASH_MAX_BYTES = 2 << 30
@@ -74,6 +79,20 @@ class RunConfig:
     allow_hub: bool = False
     dataset_size: int = 4096
     tag: str = ""
+    # ---- fields added after results were committed (left out of the key at their defaults) ----
+    dataset_path: str | None = None      # task "math": local json/jsonl/parquet, or "sample"
+    dataset_name: str | None = None      # task "math": hub dataset id (allow_hub + RLVR_ALLOW_HUB=1)
+    dataset_config: str | None = None
+    dataset_split: str = "train"
+    prompt_style: str = "auto"           # task "math": chat template if the tokenizer has one
+    torch_dtype: str = "float32"         # weights / master copy; bf16 autocast via ``bf16``
+
+    # Fields added after the committed results: dropped from the key (and from
+    # :meth:`stable_dict`) while they hold their default, so every old key is unchanged.
+    ADDED_FIELDS = ("dataset_path", "dataset_name", "dataset_config", "dataset_split",
+                    "prompt_style", "torch_dtype")
+    # Bookkeeping that does not change what is trained: never part of the key.
+    OPERATIONAL_FIELDS = ()
 
     def validate(self, num_processes: int = 1) -> "RunConfig":
         check_choice("model", self.model, MODELS)
@@ -97,15 +116,26 @@ class RunConfig:
         check_int("digits", self.digits, minimum=1, maximum=3)
         check_int("dataset_size", self.dataset_size, minimum=1)
         check_seed("seed", self.seed)
+        check_choice("prompt_style", self.prompt_style, PROMPT_STYLES)
+        if self.torch_dtype != "float32":
+            raise ValueError(
+                f"torch_dtype={self.torch_dtype!r} is invalid: expected 'float32' (fp32 master "
+                "weights; set bf16: true for bf16 autocast). Pure-bf16 weights keep 8 significant "
+                "bits, so an SGD update below ~0.2% of a weight (lr 1e-6 with any sane gradient) "
+                "is rounded away")
+        if self.task == "math":
+            self._validate_dataset()
         batch = self.per_device_train_batch_size * num_processes
         if batch % self.num_generations:
             raise ValueError(
                 f"per_device_train_batch_size={self.per_device_train_batch_size} is invalid: the "
                 f"global batch ({self.per_device_train_batch_size} x {num_processes} processes = "
                 f"{batch}) must be divisible by num_generations={self.num_generations}")
-        if self.model == "tiny" and self.task != "scratchpad_sum":
-            raise ValueError(f"task={self.task!r} is invalid: the tiny model is trained on 'scratchpad_sum'")
-        if self.model == "tiny" and self.max_completion_length < self._task().max_response_length:
+        if self.model == "tiny" and self.task == "chat_sum":
+            raise ValueError(f"task={self.task!r} is invalid: the tiny model is trained on "
+                             "'scratchpad_sum' (or runs the 'math' pipeline check)")
+        if (self.model == "tiny" and self.task == "scratchpad_sum"
+                and self.max_completion_length < self._task().max_response_length):
             raise ValueError(
                 f"max_completion_length={self.max_completion_length} is invalid: expected >= "
                 f"{self._task().max_response_length}, the length of a correct response")
@@ -127,20 +157,56 @@ class RunConfig:
                                  "(missing model files)")
         return self
 
-    def _task(self):
-        from .task import ChatSum, ScratchpadSum
+    def _validate_dataset(self):
+        from .task import DATA_FORMATS, resolve_dataset_path
+
+        if bool(self.dataset_path) == bool(self.dataset_name):
+            raise ValueError(f"dataset_path={self.dataset_path!r}, dataset_name={self.dataset_name!r} "
+                             "are invalid: task 'math' needs exactly one of them")
+        if self.dataset_name:
+            if not self.allow_hub or os.environ.get("RLVR_ALLOW_HUB") != "1":
+                raise ValueError(
+                    f"dataset_name={self.dataset_name!r} is invalid offline: a hub dataset needs "
+                    "allow_hub: true and RLVR_ALLOW_HUB=1 (or a local file in dataset_path)")
+            return
+        path = resolve_dataset_path(self.dataset_path)
+        if path.suffix not in DATA_FORMATS or not path.exists():
+            raise ValueError(f"dataset_path={self.dataset_path!r} is invalid: expected an existing "
+                             f"{'/'.join(DATA_FORMATS)} file or 'sample'")
+
+    def _task(self, chat: bool | None = None):
+        from .task import ChatSum, MathDataset, ScratchpadSum
 
         if self.task == "scratchpad_sum":
             return ScratchpadSum(self.scratch_len, self.digits, self.num_problems)
+        if self.task == "math":
+            if self.prompt_style != "auto":
+                chat = self.prompt_style == "chat"
+            return MathDataset(path=self.dataset_path, hub_name=self.dataset_name,
+                               hub_config=self.dataset_config, split=self.dataset_split,
+                               chat=bool(chat))
         return ChatSum(self.digits)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def stable_dict(self) -> dict:
+        """:meth:`to_dict` without the bookkeeping fields and without the added fields that hold
+        their default: what identifies the run (and what the committed results were keyed on)."""
+        d = self.to_dict()
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for k in self.OPERATIONAL_FIELDS:
+            d.pop(k)
+        for k in self.ADDED_FIELDS:
+            if k in d and d[k] == defaults[k]:
+                d.pop(k)
+        return d
 
     def key(self) -> str:
-        """Hash of every field but the free-text ``tag``: the file name of the run's result.
-        (Unchanged since the committed results were written: changing it would orphan them.)"""
-        d = self.to_dict()
+        """Hash of every identifying field but the free-text ``tag``: the file name of the run's
+        result. (Unchanged since the committed results were written: fields added since are
+        left out at their defaults, bookkeeping fields always.)"""
+        d = self.stable_dict()
         d.pop("tag")
         return content_hash(d, n=12)
 
@@ -224,8 +290,10 @@ def _load(cfg: RunConfig, where):
     if cfg.model == "path" and not Path(where).exists():   # hub id, only with allow_hub
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        # float32 weights always: with bf16=True the Trainer autocasts the forward pass to bf16
+        # while the optimizer updates these fp32 master weights (small steps are not rounded away)
         model = AutoModelForCausalLM.from_pretrained(where, trust_remote_code=False, use_safetensors=True,
-                                                     dtype=torch.bfloat16 if cfg.bf16 else torch.float32)
+                                                     dtype=torch.float32)
         tok = AutoTokenizer.from_pretrained(where, trust_remote_code=False)
         return model, tok
     return load_local_model(where)
@@ -246,7 +314,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
         cpu_threads()
     where = resolve_model(cfg)
     model, tok = _load(cfg, where)
-    task = cfg._task()
+    task = cfg._task(chat=getattr(tok, "chat_template", None) is not None)
     reward = VerifierReward(task)
     tmp = output_dir or tempfile.mkdtemp(prefix="grpo-")
     fields = grpo_config_fields(cfg, tmp)

@@ -10,11 +10,17 @@ character, a scratchpad of another length, a wrong sum or anything after the ans
 
 ``ChatSum`` (SmolLM2): "What is a + b? Answer with the number only." through the model's chat
 template; reward 1 iff the last integer in the reply equals ``a + b``.
+
+``MathDataset`` (paper scale): GSM8K- or MATH-style records (``question``/``answer`` or
+``problem``/``solution``) from a local json/jsonl/parquet file through ``datasets`` — or a hub
+dataset with the explicit opt-in — checked with ``math-verify`` (:mod:`rlvr_core.llm.verify`).
+``dataset_path: sample`` is the 24 grade-school problems shipped in ``rlvr_core/llm/data``.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -137,6 +143,75 @@ class ChatSum:
             "answer": [pairs[i][0] + pairs[i][1] for i in idx]})
 
 
+SAMPLE_DATA = Path(__file__).resolve().parent / "data" / "gsm_sample.jsonl"
+MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+DATA_FORMATS = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+
+
+def resolve_dataset_path(path: str) -> Path:
+    """``sample`` → the shipped sample; otherwise the local file itself."""
+    return SAMPLE_DATA if path == "sample" else Path(path).expanduser()
+
+
+@dataclass(frozen=True)
+class MathDataset:
+    """Math word problems with reference answers, verified by symbolic equivalence.
+
+    ``path``: a local ``.json``/``.jsonl``/``.parquet`` file (or ``sample``); ``hub_name``: a hub
+    dataset id (only when the caller allowed the hub); ``chat``: prompts as one user message
+    (models with a chat template) or as plain text (the tiny character model)."""
+    path: str | None = "sample"
+    hub_name: str | None = None
+    hub_config: str | None = None
+    split: str = "train"
+    chat: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"math_{Path(self.path).stem if self.path else self.hub_name}"
+
+    def load_records(self):
+        """The raw ``datasets.Dataset`` (local file, or the hub with the opt-in)."""
+        from datasets import load_dataset
+
+        if self.hub_name:
+            return load_dataset(self.hub_name, self.hub_config, split=self.split)
+        path = resolve_dataset_path(self.path)
+        fmt = DATA_FORMATS.get(path.suffix)
+        if fmt is None or not path.exists():
+            raise ValueError(f"dataset_path={self.path!r} is invalid: expected an existing "
+                             f"{'/'.join(DATA_FORMATS)} file")
+        return load_dataset(fmt, data_files=str(path), split="train")
+
+    def prompt(self, question: str):
+        if self.chat:
+            return [{"role": "user", "content": f"{question}\n{MATH_INSTRUCTION}"}]
+        return f"Question: {question}\nAnswer:"
+
+    def dataset(self, size: int | None = None, seed: int = 0):
+        """``prompt`` and ``gold`` (final answer text) columns; every record, in file order (the
+        trainer shuffles). ``size`` and ``seed`` are accepted for the common interface."""
+        from .verify import gold_answer
+
+        raw = self.load_records()
+        cols = set(raw.column_names)
+        qcol = next((c for c in ("question", "problem") if c in cols), None)
+        acol = next((c for c in ("answer", "solution") if c in cols), None)
+        if qcol is None or acol is None:
+            raise ValueError(f"dataset columns {sorted(cols)} are invalid: expected question/answer "
+                             "(GSM8K) or problem/solution (MATH)")
+        return raw.map(lambda r: {"prompt": self.prompt(r[qcol]), "gold": gold_answer(r[acol])},
+                       remove_columns=raw.column_names)
+
+    @staticmethod
+    def verify_gold(completion, gold: str) -> float:
+        from .verify import is_equivalent
+
+        if not isinstance(completion, str):
+            completion = " ".join(c["content"] for c in completion)
+        return float(is_equivalent(completion, gold))
+
+
 class VerifierReward:
     """TRL reward function around a task's verifier; keeps the last batch of rewards so the
     Gradient-Gap callback can split completions into correct and incorrect."""
@@ -147,6 +222,9 @@ class VerifierReward:
         self.last_rewards: list[float] = []
 
     def __call__(self, prompts, completions, **kwargs):
-        rewards = [self.task.verify(p, c) for p, c in zip(prompts, completions)]
+        if hasattr(self.task, "verify_gold"):        # reference answers come as a dataset column
+            rewards = [self.task.verify_gold(c, g) for c, g in zip(completions, kwargs["gold"])]
+        else:
+            rewards = [self.task.verify(p, c) for p, c in zip(prompts, completions)]
         self.last_rewards = rewards
         return rewards
