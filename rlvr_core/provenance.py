@@ -35,15 +35,39 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT = PACKAGE_DIR.parent
-RESULTS_DIR = Path(os.environ.get("RLVR_RESULTS_DIR", ROOT / "results"))
-FIGURE_DIR = Path(os.environ.get("RLVR_FIGURE_DIR", ROOT / "figures"))
-LLM_RESULTS_DIR = Path(os.environ.get("RLVR_LLM_RESULTS_DIR", ROOT / "results" / "llm"))
-LLM_CACHE_DIR = ROOT / ".cache" / "llm"
+# In a checkout (or an editable install) everything lives in the repository. A regular install
+# (Colab, `pip install rlvr-core`) has no repository around it: results and figures then go to
+# the working folder, where the reader sees them, never into site-packages.
+IN_CHECKOUT = (ROOT / "pyproject.toml").is_file() and (ROOT / "rlvr_core").is_dir()
+WORK_DIR = ROOT if IN_CHECKOUT else Path.cwd()
+RESULTS_DIR = Path(os.environ.get("RLVR_RESULTS_DIR", WORK_DIR / "results"))
+FIGURE_DIR = Path(os.environ.get("RLVR_FIGURE_DIR", WORK_DIR / "figures"))
+LLM_RESULTS_DIR = Path(os.environ.get("RLVR_LLM_RESULTS_DIR", WORK_DIR / "results" / "llm"))
+LLM_CACHE_DIR = WORK_DIR / ".cache" / "llm"
+# The committed language-model results (hours of compute), shipped inside the wheel by setup.py.
+STORED_LLM_RESULTS = PACKAGE_DIR / "_stored_results" / "llm"
 
 # Modules that only present or check results (plots, notebook cells, progress bars, the command
 # line, this bookkeeping): editing them must not invalidate cached bandit results.
 PRESENTATION = ("figures.py", "nbutils.py", "provenance.py", "__main__.py", "checks.py",
                 "progress.py")
+
+
+def seed_llm_results(target: Path | None = None, stored: Path = STORED_LLM_RESULTS) -> int:
+    """Copy the language-model results shipped with an installed package into ``target`` (the
+    working folder's results/llm), so notebooks 07 and 08 re-plot them instead of recomputing
+    hours of runs. Files already there are kept. Returns the number of files copied."""
+    target = Path(target or LLM_RESULTS_DIR)
+    if not stored.is_dir():
+        return 0
+    copied = 0
+    for src in stored.rglob("*.json"):
+        dst = target / src.relative_to(stored)
+        if not dst.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+            copied += 1
+    return copied
 
 
 # --- hashes -------------------------------------------------------------------------------------
@@ -202,3 +226,12 @@ def remove_stale_temporaries(folder) -> list[Path]:
         else:
             p.unlink(missing_ok=True)
     return stale
+
+
+if not IN_CHECKOUT and "RLVR_LLM_RESULTS_DIR" not in os.environ:
+    # An installed package (Colab): make the shipped language-model results visible in the working
+    # folder before any notebook looks for them. Unwritable folders just go without.
+    try:
+        seed_llm_results()
+    except OSError:
+        pass

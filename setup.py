@@ -1,0 +1,23 @@
+"""Build hook (the rest of the metadata is in pyproject.toml): ship the committed language-model
+results (results/llm/**.json, a few MB that stand for hours of compute) inside the wheel as
+rlvr_core/_stored_results/llm, so an installed package (Colab, Binder) re-plots them instead of
+recomputing. rlvr_core.provenance.seed_llm_results copies them into the working folder."""
+import shutil
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+STORED = Path(__file__).resolve().parent / "results" / "llm"
+
+
+class BuildWithStoredResults(build_py):
+    def run(self):
+        super().run()
+        if STORED.is_dir() and not self.editable_mode:
+            target = Path(self.build_lib) / "rlvr_core" / "_stored_results" / "llm"
+            shutil.copytree(STORED, target, dirs_exist_ok=True,
+                            ignore=lambda folder, names: [n for n in names if n.startswith(".")])
+
+
+setup(cmdclass={"build_py": BuildWithStoredResults})
