@@ -100,7 +100,7 @@ def main() -> int:
     (out / "colab_emulation.json").write_text(json.dumps(
         {"notebooks": report, "written_into_package": written}, indent=1) + "\n")
     failed = [r["notebook"] for r in report if not r["passed"]]
-    print(f"[colab] {len(report) - len(failed)} passed, {len(failed)} failed")
+    print(f"colab: {len(report) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed or written else 0
 
 
