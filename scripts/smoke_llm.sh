@@ -9,6 +9,8 @@ PY=${PYTHON:-.venv/bin/python}
 BIN=$(dirname "$PY")
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 RLVR_TORCH_THREADS=1
 "$PY" -c "from rlvr_core.llm.models import warm_start_tiny; warm_start_tiny(2)"
+echo "== accelerate launch files (DDP, FSDP2): read and expanded by accelerate, no GPU needed"
+"$PY" -m rlvr_core.llm.engines configs/accelerate/ddp.yaml configs/accelerate/fsdp.yaml
 echo "== accelerate launch, 1 CPU process"
 timeout 300 "$BIN/accelerate" launch --cpu --num_processes 1 --num_machines 1 --mixed_precision no \
     --dynamo_backend no -m rlvr_core.llm.train --config configs/tiny.yaml \
