@@ -29,9 +29,10 @@ figures: $(STAMP)
 test: $(STAMP) lint
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
-## HTML page per notebook + index (claim map, gallery) + course page, offline math (build/site).
+## The book (Sphinx + MyST-NB + sphinx-book-theme) into build/site, offline, from the committed
+## notebooks (no re-execution); incremental (build/.doctrees). Open build/site/index.html.
 site: $(STAMP)
-	$(PY) scripts/build_site.py
+	$(PY) book/build.py
 
 ## Hygiene (.pre-commit-config.yaml): ruff, notebook template, jupytext pairs.
 lint: $(STAMP)

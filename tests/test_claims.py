@@ -152,16 +152,6 @@ def test_readme_map_is_the_rendered_registry():
     assert render_claims.split_readme(text)[1].strip() == claims_markdown_table().strip()
 
 
-def test_site_index_renders_the_registry_map():
-    pytest.importorskip("nbconvert")
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import build_site
-
-    nb = build_site.index_notebook([("01_gradient_gap", "01")], MANIFEST)
-    assert claims_markdown_table(link_prefix="", notebook_suffix=".html",
-                                 figure_prefix="figures/") in nb.cells[0].source
-
-
 def test_overview_notebook_calls_the_library_for_its_map():
     source = (ROOT / "notebooks" / "00_overview.py").read_text()
     assert "claims_markdown_table(" in source and "figure_table(" in source
