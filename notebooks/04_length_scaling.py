@@ -13,7 +13,7 @@
 # A practitioner's reading: if you lengthen the reasoning budget, either shrink the learning rate
 # or normalise by length.
 #
-# **Covers:** claim P4 of the claims registry (`rlvr_core/claims.yaml`, map in notebook 00). **Run time (default profile, 2-core laptop): about 35 s.**
+# **Covers:** claim P4 of the claims registry (`rlvr_core/claims.yaml`, map in notebook 00). **Run time (default profile, 2-core laptop): about 55 s.**
 # Statements are labelled **[paper]**, **[derived]** or **[measured]**.
 
 # %%

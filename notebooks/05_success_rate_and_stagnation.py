@@ -28,7 +28,7 @@
 # from Theorem 1 removes the plateau. For a practitioner: a training accuracy stuck below 100 % at a
 # fixed learning rate can be prompts lost for good early on, not slow progress.
 #
-# **Covers:** claims P5 and P6 of the claims registry (`rlvr_core/claims.yaml`, map in notebook 00). **Run time (default profile, 2-core laptop): about 45 s.**
+# **Covers:** claims P5 and P6 of the claims registry (`rlvr_core/claims.yaml`, map in notebook 00). **Run time (default profile, 2-core laptop): about 50 s.**
 # Statements are labelled **[paper]**, **[derived]** or **[measured]**.
 
 # %%
@@ -46,11 +46,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import Markdown
 
 from rlvr_core.cache import cached
 from rlvr_core.checks import expect
 from rlvr_core.directions import group_advantages, population_direction
 from rlvr_core.figures import savefig, set_style, show
+from rlvr_core.length_scaling import safe_step_along_gap, tail_slope
+from rlvr_core.multi_prompt import prompt_angles, simulate_multi_prompt
+from rlvr_core.policies import LogLinearPolicy
 from rlvr_core.nbutils import versions
 from rlvr_core.tokens import (circle_token_features, curvature_bound, grid_runs, loglog_slope,
                               model_gap, model_success, one_step_safe_eta, simulate_answer_last,
@@ -81,6 +85,10 @@ if J0 <= 1 / VOCAB:
 RUN_SEEDS = 64 if PROFILE == "default" else 256
 RUN_STEPS = 600 if PROFILE == "default" else 2000
 ETAS_FIXED = check_grid("ETAS_FIXED", [1.0, 3.0, 10.0, 30.0, 100.0])
+FLAT_TOL = 0.02      # flat tail: |change of the mean curve over the last quarter| <= FLAT_TOL
+MP_PROMPTS = 32      # multi-prompt section: prompts sharing one parameter vector
+MP_RUNS = 16 if PROFILE == "default" else 64
+MP_ETAS = check_grid("MP_ETAS", [10.0, 100.0, 1000.0, 3000.0])
 PHI = circle_token_features(VOCAB)
 FAILS = torch.logspace(math.log10(0.5), -3, 14, dtype=torch.float64)  # 1 - J for section 1
 FINE = torch.logspace(-2, 5, 700, dtype=torch.float64)              # one-step line-search grid
@@ -106,8 +114,8 @@ FINE = torch.logspace(-2, 5, 700, dtype=torch.float64)              # one-step l
 # 3. The paper's factor $(1-J)$ is therefore a **sufficient** condition from its bound (which uses
 #    worst-case constants), not the measured behaviour of these models.
 #
-# **Check:** one-step line search (largest $\eta$ on a 700-point log grid such that $J$ does not
-# fall for any grid step up to it) at 14 values of $1-J$ from 0.5 to $10^{-3}$, in two exact models:
+# **Check:** one-step line search (largest $\eta$ on the fine log grid `FINE` such that $J$ does not
+# fall for any grid step up to it) at the failure rates `FAILS` (printed below), in two exact models:
 # the one-token circle and "all 8 tokens correct" ($J=p_c^8$: eight positions that can fail).
 
 # %%
@@ -142,7 +150,7 @@ print(exponents.round(2).to_string(index=False))
 # %%
 # NBVAL_CHECK_OUTPUT
 # fact 1: the line searches along alpha*g agree with the one along g up to the grid's resolution
-# (ratio 1.023 per point: a slope error well below 0.05 over three decades) -- an identity check
+# (one grid ratio per point: a slope error well below 0.05 over the decades of FAILS) -- an identity check
 for alg in ("reinforce", "grpo_no_length"):
     ex = exponents[exponents.direction == alg]
     expect(f"{alg}: exponent measured - exponent derived from e_g (identity check)",
@@ -173,8 +181,8 @@ show(fig)
 
 # %% [markdown]
 # *Notice:* read right to left (towards perfect accuracy): no curve follows the grey $(1-J)$ line.
-# **[measured]** Along $g$ the safe step is nearly flat (slightly growing) as $1-J$ goes from 0.5
-# to $10^{-3}$ in both models; along REINFORCE it grows like $(1-J)^{-1}$, along GRPO like
+# **[measured]** Along $g$ the safe step is nearly flat (slightly growing) over the range of
+# `FAILS` in both models (exponents in the table above); along REINFORCE it grows like $(1-J)^{-1}$, along GRPO like
 # $(1-J)^{-1/2}$ — exactly the scaling of fact 1. **P5 as stated ("the threshold shrinks with
 # $1-J$") is not reproduced for exact one-step updates in these models**: the $(1-J)$ factor of the
 # paper's bound is sufficient, not necessary. Where does a small $1-J$ hurt? In sampled updates —
@@ -188,22 +196,28 @@ show(fig)
 # exponent should be well above the population one (by about one).
 #
 # **Check:** answer-last model, $T\in\{1,8\}$, starts at $J_0\in\{0.5,\dots,0.99\}$, sampled
-# REINFORCE and GRPO, 100 steps; $\eta^*_{\rm run}(J_0)$ = the largest $\eta$ on a $\sqrt2$-grid
+# REINFORCE and GRPO, `P5_STEPS` steps; $\eta^*_{\rm run}(J_0)$ = the largest $\eta$ on a $\sqrt2$-grid
 # whose runs end, on average, at $J\ge J_0$ (no worse than the start).
 
 # %%
 J0_GRID = torch.tensor([0.5, 0.7, 0.9, 0.97, 0.99], dtype=torch.float64)
 RUN_ETAS = check_grid("RUN_ETAS", [0.1 * 2 ** (k / 2) for k in range(30)])
 P5_SEEDS = 16 if PROFILE == "default" else 64
+P5_STEPS = 100
+print(f"1 - J0 values: {[round(1 - j, 3) for j in J0_GRID.tolist()]}; {P5_STEPS} steps, "
+      f"{P5_SEEDS} seeds; FAILS from {FAILS[0]:.2g} to {FAILS[-1]:.2g} ({len(FAILS)} values), "
+      f"FINE: {len(FINE)} points from {FINE[0]:.2g} to {FINE[-1]:.2g}")
 
 
+# notebook-local: this section's sweep, wrapped so that cached() can key it by its parameters
 def p5_runs(T, algorithm):
     J0r, E, _ = grid_runs(J0_GRID, RUN_ETAS, torch.arange(P5_SEEDS))
     out = simulate_answer_last(PHI, start_theta(PHI, J0r), torch.full_like(E, T), E,
-                               algorithm=algorithm, group_size=GROUP_SIZE, steps=100, seed=SEED)
+                               algorithm=algorithm, group_size=GROUP_SIZE, steps=P5_STEPS, seed=SEED)
     return {"final": out["J"][:, -1].reshape(len(J0_GRID), len(RUN_ETAS), P5_SEEDS).numpy()}
 
 
+# notebook-local: the pass criterion of this section (mean final J >= J0), read by first failure
 def p5_eta_star(final):
     # a step passes when the seeds end, on average, no worse than the start; first failure
     ok = torch.as_tensor(final).mean(-1) >= J0_GRID[:, None]
@@ -211,7 +225,7 @@ def p5_eta_star(final):
 
 
 p5 = {(T, alg): p5_eta_star(cached(f"p5_final_T{T}_{alg}",
-                                   {"T": T, "alg": alg, "J0": J0_GRID.tolist(), "etas": RUN_ETAS,
+                                   {"T": T, "alg": alg, "J0": J0_GRID.tolist(), "etas": RUN_ETAS, "steps": P5_STEPS,
                                     "seeds": P5_SEEDS, "seed": SEED, "G": GROUP_SIZE, "V": VOCAB},
                                    lambda T=T, alg=alg: p5_runs(T, alg))["final"])
       for T in (1, 8) for alg in ("reinforce", "grpo")}
@@ -240,6 +254,106 @@ for T in (1, 8):
 # above, far from both the population direction's $-1$ and the paper's $+1$): P5's "shrinks with
 # $1-J$" is not reproduced here either.
 #
+# ### 1c. Rare failures with large scores: where the paper's $(1-J)$ factor comes from
+#
+# **[derived]** Notebook 04 (§1b) proves a *sufficient* step of order $(1-J)/T$: the factor $(1-J)$
+# enters through $\mathrm{Var}^-(u)\le\mathbb E[u^2]/(1-J)$, i.e. it is the price of conditioning
+# on a rare failure whose score along $w$ can be large. It is a different quantity from the
+# empirical no-loss step of §1: the lines searches above measure the latter, and the identity
+# checks of §1 only confirm $\eta_{\alpha g}=\eta_g/\alpha$ (the grid's resolution). The sufficient
+# step can only be tight when failures are rare **and** carry scores large enough that
+# $\mathbb E^-[u^2]$ grows like $1/(1-J)$. In a one-prompt log-linear bandit this cannot happen:
+# the Hessian of $\log\pi$ is the same for every response, so
+# $\varphi''=\mathrm{Var}^+(u)-\mathrm{Var}^-(u)\ge-(D^-\|w\|)^2/4$ with $D^-$ the diameter of the
+# incorrect responses' features (a variable of range $R$ has variance $\le R^2/4$), and along $w=g$
+# ($\varphi'(0)=\|g\|^2$) Taylor's theorem gives $J(\theta+\eta g)\ge J(\theta)$ for every
+# $\eta\le8/(D^-)^2$, **whatever $J$ is**. So large failure scores shrink the step (like $1/(D^-)^2$),
+# rarity of failures does not.
+#
+# **Check:** the instance the sufficient step is most pessimistic about — one-prompt log-linear
+# bandits whose incorrect responses include one **far** response (feature at radius `FAR_R` on
+# the circle, a random wrong token, a random start offset; `P5_INSTANCES` instances), moved
+# towards the correct response until $1-J$ is small. At each point the one-step line search along
+# $g$ (first-failure rule, grid `FINE`); the exponent of $\eta$ in $(1-J)$ fitted per instance over
+# the points where $J$ does fall on the grid; a bootstrap CI over instances. Next to it the derived
+# lower bound $8/(D^-)^2$, which the measured step must respect (a theorem check).
+
+# %%
+FAR_R = 4.0
+P5_INSTANCES = 16
+one_correct = torch.zeros(VOCAB, dtype=torch.float64)
+one_correct[0] = 1
+cs = torch.linspace(0.0, 12.0, 49, dtype=torch.float64)
+far_rows, far_curves = [], []
+for inst in range(P5_INSTANCES):
+    gen = torch.Generator().manual_seed(1000 * SEED + inst)
+    far = int(torch.randint(1, VOCAB, (1,), generator=gen))
+    feats = PHI.clone()
+    feats[far] = FAR_R * PHI[far]
+    pol = LogLinearPolicy(feats, one_correct)
+    offset = 0.5 * torch.randn(2, generator=gen, dtype=torch.float64)
+    out = safe_step_along_gap(pol, cs[:, None] * PHI[0] + offset, FINE)
+    D_minus = float(torch.cdist(feats[1:], feats[1:]).max())
+    keep = (out["fail"] < 0.5) & (out["fail"] > 1e-4) & (out["safe"] < float(FINE[-1]))
+    e = loglog_slope(out["fail"][keep], out["safe"][keep]) if keep.sum() >= 3 else math.nan
+    far_rows.append({"instance": inst, "far token": far, "points": int(keep.sum()),
+                     "exponent": e, "min safe eta": float(np.nanmin(out["safe"])),
+                     "8/D-^2": 8 / D_minus ** 2})
+    far_curves.append((out["fail"], out["safe"], 8 / D_minus ** 2))
+far_tab = pd.DataFrame(far_rows)
+far_e = far_tab.exponent.dropna().to_numpy()
+boot_gen = np.random.default_rng(SEED)
+far_boot = np.array([boot_gen.choice(far_e, len(far_e)).mean() for _ in range(2000)])
+far_ci = np.quantile(far_boot, [0.05, 0.95])
+
+# %%
+print(far_tab.round(3).to_string(index=False))
+print(f"mean exponent over the {len(far_e)} instances with enough points: {far_e.mean():.2f}, "
+      f"90% bootstrap CI over instances [{far_ci[0]:.2f}, {far_ci[1]:.2f}] "
+      "(the paper's (1-J) factor would be +1)")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+expect("far-failure bandits: one-step safe eta along g >= the derived 8/D-^2 (every point)",
+       np.concatenate([s_ * float(FINE[1] / FINE[0]) / b for _, s_, b in far_curves]),
+       at_least=1.0,
+       why="derived bound (theorem check); one grid ratio for the grid's resolution")
+
+# %%
+fig, ax = plt.subplots(figsize=(6.2, 4))
+for f_, s_, b in far_curves[:6]:
+    line, = ax.loglog(f_, s_, "-", lw=1)
+    ax.axhline(b, color=line.get_color(), ls=":", lw=0.8)
+ax.loglog(FAILS.numpy(), safe["one token (T=1)", "gap"], "k-", lw=2, label="circle (no far response), $w=g$")
+ax.loglog([], [], "-", color="grey", label=f"far-failure bandits (radius {FAR_R:g}), $w=g$")
+ax.loglog([], [], ":", color="grey", label="derived lower bound $8/(D^-)^2$")
+ax.invert_xaxis()
+ax.set(xlabel="failure rate $1-J$", ylabel="one-step safe step size $\\eta$ along $g$",
+       title="large failure scores lower the step; rare failures do not")
+ax.legend(fontsize=7)
+savefig(fig, "safe_step_far_failures", notebook="05_success_rate_and_stagnation", claim="P5",
+        params={"far_radius": FAR_R, "instances": P5_INSTANCES, "seed": SEED},
+        caption="One-step safe step along g for bandits with a far incorrect response: bounded "
+        "below by 8/D-^2 at every J (dotted), no (1-J) shrinkage.")
+show(fig)
+
+# %%
+Markdown(
+    f"**[measured]** With a far incorrect response the safe step is smaller (the lowest measured "
+    f"value over all instances is {far_tab['min safe eta'].min():.3g}, against "
+    f"{np.nanmin(safe['one token (T=1)', 'gap']):.3g} on the plain circle) but it does **not** "
+    f"shrink like $1-J$: the fitted exponent is {far_e.mean():.2f} (90% CI over instances "
+    f"[{far_ci[0]:.2f}, {far_ci[1]:.2f}]; the paper's factor would give $+1$), and every measured "
+    f"step respects the derived $J$-independent lower bound $8/(D^-)^2$. "
+    + ("A positive exponent here comes from points where $J$ first cannot fall at all on the grid "
+       "(the step is censored) and then can: the safe step moves from 'unbounded' down towards "
+       "its floor, not towards 0. " if far_e.mean() > 0 else "")
+    + "So the paper's $(1-J)$ factor belongs to the sufficient threshold (worst-case constants, "
+    "notebook 04 §1b); the empirical no-loss step of a log-linear bandit is bounded below "
+    "uniformly in $J$. A model that shows it needs failure scores that *grow* as $J\\to1$ "
+    "(not possible with fixed bounded features), which we could not build here.")
+
+# %% [markdown]
 # ## 2. Stagnation below 100 % at a fixed step size
 #
 # **[paper]** With a fixed learning rate the success rate can stagnate strictly below 100 %.
@@ -282,14 +396,18 @@ expect("curvature bound C = (longest chord / 2)^2 (identity check)", C,
 
 # %% [markdown]
 # **Check:** `RUN_SEEDS` runs per setting, `RUN_STEPS` steps, $T$ = `LENGTH`, from $J_0$ = `J0`,
-# at five fixed step sizes, for GRPO (std and $1/|o|$), GRPO without std, GRPO without $1/|o|$.
-# A run is *absorbed* when it ends at $J<0.01$.
+# at the fixed step sizes `ETAS_FIXED`, for GRPO (std and $1/|o|$), GRPO without std, GRPO without $1/|o|$.
+# A run is *absorbed* when it ends at $J<0.01$. **Flat tail, fixed before the run:** at the
+# largest step of `ETAS_FIXED`, GRPO (std, $1/|o|$), the mean curve is *flat* when the 90% bootstrap
+# CI (over runs) of its change over the last quarter of the run (least-squares slope times the
+# window length) lies within $\pm$`FLAT_TOL`; with a mean final $J<0.95$ that is a plateau below 1.
 
 # %%
 ALGS = {"grpo": "GRPO (std, 1/|o|)", "grpo_no_std": "GRPO without std",
         "grpo_no_length": "GRPO without 1/|o|"}
 
 
+# notebook-local: this section's sweep, wrapped so that cached() can key it by its parameters
 def stagnation_runs(algorithm, schedule):
     E, _ = grid_runs(ETAS_FIXED, torch.arange(RUN_SEEDS))
     out = simulate_answer_last(PHI, start_theta(PHI, J0), torch.full_like(E, LENGTH), E,
@@ -298,7 +416,8 @@ def stagnation_runs(algorithm, schedule):
     J = out["J"].reshape(len(ETAS_FIXED), RUN_SEEDS, RUN_STEPS + 1)
     absorbed_at = torch.where((J < 0.01).any(-1), (J < 0.01).double().argmax(-1), -1)
     return {"final": J[..., -1].numpy(), "mean_traj": J.mean(1).numpy(),
-            "traces": J[:, :24, ::5].numpy(), "absorbed_at": absorbed_at.numpy()}
+            "traces": J[:, :24, ::5].numpy(), "absorbed_at": absorbed_at.numpy(),
+            "tail": J[..., 3 * RUN_STEPS // 4:].numpy()}
 
 
 params = {"J0": J0, "T": LENGTH, "G": GROUP_SIZE, "V": VOCAB, "etas": ETAS_FIXED,
@@ -319,6 +438,14 @@ absorbed = {k: (r["final"] < 0.01).mean(-1) for k, r in runs.items()}
 print("fraction of runs absorbed (final J < 0.01):")
 print(pd.DataFrame({f"{a} / {s}": v for (a, s), v in absorbed.items()},
                    index=Jinf.columns).T.round(2).to_string())
+P6_ETA = len(ETAS_FIXED) - 1  # the largest step, fixed before the run
+flat = tail_slope(runs["grpo", "constant"]["tail"][P6_ETA], fraction=1.0, seed=SEED)
+window = flat["window"][1] - 1
+flat_change = flat["ci"] * window
+print(f"GRPO at eta = {ETAS_FIXED[P6_ETA]:g}: change of the mean curve over the last quarter "
+      f"({window} steps): {flat['slope'] * window:+.4f}, 90% CI [{flat_change[0]:+.4f}, "
+      f"{flat_change[1]:+.4f}] over {RUN_SEEDS} runs; mean final J = "
+      f"{runs['grpo', 'constant']['final'][P6_ETA].mean():.3f}")
 at = runs["grpo_no_length", "constant"]["absorbed_at"]
 print(f"GRPO without 1/|o|: median step at which absorbed runs first hit J < 0.01: "
       f"{int(np.median(at[at >= 0]))}")
@@ -332,10 +459,15 @@ worst = int(np.argmax(absorbed["grpo", "constant"]))
 expect("P6 GRPO at a fixed eta: some eta on the grid ends with mean J < 0.95 and absorbed runs",
        bool((const.mean(-1) < 0.95).any() and (absorbed["grpo", "constant"] > 0).any()),
        why="the prediction's criterion, fixed before the run")
+expect(f"P6 flat tail at the largest eta: 90% CI of the last-quarter change within +-{FLAT_TOL}",
+       flat_change, at_least=-FLAT_TOL, at_most=FLAT_TOL,
+       why="flatness criterion fixed before the run")
+expect("P6 plateau at the same eta: mean final J over runs", const.mean(-1)[P6_ETA], at_most=0.95,
+       why="the prediction's criterion (below 1 by a margin), fixed before the run")
 # ... and the Theorem-1 step (J can never fall, derived) absorbs no run -- by construction
 expect("Theorem-1 step cap: fraction of runs absorbed (identity check: J cannot fall)",
        absorbed["grpo", "theorem1"], at_most=0.0, why="derived: under the cap J never decreases")
-expect("Theorem-1 cap lifts the plateau at the eta with the most absorbed runs",
+expect("Theorem-1 cap lifts the plateau at the eta with the most absorbed runs (different eta from the plateau checks)",
        bool(thm.mean(-1)[worst] > const.mean(-1)[worst]), why="absorption is what the cap removes")
 
 # %%
@@ -370,7 +502,7 @@ show(fig)
 # **[derived] The Theorem-1 cap.** In the answer-last model $J=p_c$, so
 # $\operatorname{logit}J=\theta\cdot\phi_c-\log\sum_{v\ne c}e^{\theta\cdot\phi_v}$ is concave with
 # curvature $\ge -C\|w\|^2$ along $w$, $C=\operatorname{diam}(\Phi)^2/4$ (a variable of range $D$ has
-# variance $\le D^2/4$; here $C$ = `curvature_bound(PHI)` = 1). Then
+# variance $\le D^2/4$; here $C$ = `curvature_bound(PHI)`, printed above). Then
 # $$\operatorname{logit}J(\theta+\eta w)\ \ge\ \operatorname{logit}J(\theta)+\eta\langle w,g\rangle-\tfrac{C}{2}\eta^2\|w\|^2,$$
 # and every $\eta_k\le[\langle w_k,g_k\rangle]_+/(C\|w_k\|^2)$ gains at least
 # $\eta_k\langle w_k,g_k\rangle/2$ — Theorem 1's form with $\Delta\mu_k=\langle w_k,g_k\rangle$, valid
@@ -388,6 +520,80 @@ show(fig)
 # where absorption happens); the Theorem-1 cap does, because it bounds every step by the local
 # geometry.
 #
+# ## 3. Training accuracy over many prompts with shared parameters
+#
+# **[paper]** reads "the success rate stagnates below 100 %" as training accuracy over a set of
+# prompts. **[derived]** Model (`rlvr_core.multi_prompt`): `MP_PROMPTS` prompts, prompt $q$ sees the
+# circle features rotated by a small angle $\delta_q$ ($|\delta_q|<0.8\pi/V$), the correct answer is
+# token 0 for all, one shared $\theta\in\mathbb R^2$; the problem is realisable (all $J_q\to1$ along
+# $\theta=\lambda e_1$), so a plateau is an optimisation effect. Every step uses all prompts, $G$
+# answer-last responses of length `LENGTH` each (GRPO, std, $1/|o|$); the update is the mean of the
+# per-prompt directions. **Check:** `MP_RUNS` runs at each $\eta$ in `MP_ETAS`, `RUN_STEPS` steps;
+# the training accuracy $\bar J_k=\frac1P\sum_qJ_q$ per run; the plateau is its mean over runs with a
+# bootstrap CI; a run *ends in between* when $0.05<\bar J_K<0.95$.
+
+# %%
+angles = prompt_angles(MP_PROMPTS, VOCAB, seed=SEED)
+mp_params = {"P": MP_PROMPTS, "T": LENGTH, "G": GROUP_SIZE, "V": VOCAB, "etas": MP_ETAS,
+             "runs": MP_RUNS, "steps": RUN_STEPS, "seed": SEED, "J0": J0}
+mp = cached("multi_prompt_runs", mp_params, lambda: {"acc": simulate_multi_prompt(
+    PHI, start_theta(PHI, J0), angles, torch.tensor(MP_ETAS, dtype=torch.float64).repeat_interleave(
+        MP_RUNS), length=LENGTH, algorithm="grpo", group_size=GROUP_SIZE, steps=RUN_STEPS,
+    seed=SEED)["J"].mean(1).reshape(len(MP_ETAS), MP_RUNS, RUN_STEPS + 1).numpy()})
+acc = mp["acc"]  # [eta, run, step]
+mp_final = acc[..., -1]
+mp_gen = np.random.default_rng(SEED)
+mp_boot = np.stack([mp_final[:, mp_gen.integers(0, MP_RUNS, MP_RUNS)].mean(-1) for _ in range(2000)])
+mp_ci = np.quantile(mp_boot, [0.05, 0.95], axis=0)
+between = ((mp_final > 0.05) & (mp_final < 0.95)).sum(-1)
+absorbed_mp = (mp_final <= 0.05).sum(-1)
+
+# %%
+print(pd.DataFrame({"eta": MP_ETAS, "start accuracy": acc[:, 0, 0],
+                    "plateau (mean final accuracy)": mp_final.mean(-1),
+                    "90% CI low": mp_ci[0], "90% CI high": mp_ci[1],
+                    "runs absorbed (<= 0.05)": absorbed_mp, "runs in between": between,
+                    "runs": MP_RUNS}).round(3).to_string(index=False))
+mp_worst = int(np.argmin(mp_final.mean(-1)))
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+steps_all = np.arange(RUN_STEPS + 1)
+for tr in acc[mp_worst]:
+    axes[0].plot(steps_all, tr, lw=0.7, alpha=0.7)
+axes[0].plot(steps_all, acc[mp_worst].mean(0), "k", lw=2, label="mean over runs")
+axes[0].set(xlabel="step $k$", ylabel="training accuracy $\\bar J_k$ over prompts",
+            title=f"{MP_PROMPTS} prompts, shared $\\theta$, GRPO, $\\eta={MP_ETAS[mp_worst]:g}$, "
+                  f"{MP_RUNS} runs")
+axes[0].legend(fontsize=8)
+axes[1].errorbar(MP_ETAS, mp_final.mean(-1), yerr=np.abs(mp_ci - mp_final.mean(-1)), fmt="o-",
+                 capsize=3, label="mean final accuracy (90% CI over runs)")
+axes[1].axhline(1, color="k", lw=0.5)
+axes[1].set(xscale="log", xlabel="step size $\\eta$", ylabel="plateau", title="plateau vs $\\eta$")
+axes[1].legend(fontsize=8)
+savefig(fig, "multi_prompt_training_accuracy", notebook="05_success_rate_and_stagnation",
+        claim="P6", params=mp_params,
+        caption="Training accuracy over many prompts with shared parameters: per-run traces and "
+        "the plateau of the mean over runs vs eta.")
+show(fig)
+
+# %%
+Markdown(
+    f"*Notice:* per-run traces at $\\eta={MP_ETAS[mp_worst]:g}$. **[measured]** With shared "
+    f"parameters the training accuracy of a run ends either near 1 or near 0: across all "
+    f"{len(MP_ETAS)} step sizes, {int(between.sum())} of {mp_final.size} runs end in between, and "
+    f"{int(absorbed_mp[mp_worst])} of {MP_RUNS} runs are absorbed at $\\eta={MP_ETAS[mp_worst]:g}$ "
+    f"(all prompts at once: a shared $\\theta$ that overshoots onto a wrong token fails every "
+    f"prompt). The plateau below 1 — {mp_final.mean(-1)[mp_worst]:.3f} (90% CI "
+    f"[{mp_ci[0, mp_worst]:.3f}, {mp_ci[1, mp_worst]:.3f}]) — is "
+    + ("therefore again a mixture of converged and absorbed runs, not one run stuck at an "
+       "intermediate accuracy" if between.sum() == 0 else "partly made of runs stuck in between")
+    + f"; at the smaller "
+    f"steps the plateau is {', '.join(f'{v:.3f}' for v in mp_final.mean(-1)[:mp_worst])}. "
+    "Averaging the update over prompts reduces its noise, so the same model tolerates larger "
+    "steps than the single-prompt runs of §2.")
+
+# %% [markdown]
 # ## What we could not reproduce
 #
 # - **[measured]** The safe step shrinking with $1-J$ (P5) for exact one-step updates: along $g$ it is
@@ -395,6 +601,10 @@ show(fig)
 #   condition.
 # - **[measured]** Stagnation caused by rare failures near $J\approx1$ (mechanism 2 of §2): in these
 #   runs the plateau comes from early absorption.
+# - **[measured]** A one-step safe step that shrinks like $1-J$ even where failures are rare and
+#   far (§1c): in log-linear bandits it is bounded below uniformly in $J$ (derived), and measured so.
+# - **[measured]** A single run whose training accuracy over many prompts stalls strictly between
+#   0 and 1 (§3): with shared parameters runs converge or are absorbed as a whole.
 #
 # ## Exercises
 #

@@ -103,7 +103,9 @@ def tail_slope(curves, *, fraction: float = 0.25, n_boot: int = 1000, seed: int 
     """Least-squares slope (per step) of the mean over runs of ``curves`` ``[R, K]`` on its last
     ``fraction`` of steps, with a percentile bootstrap CI over runs (resampled with replacement).
     Returns ``slope``, ``ci`` (low, high) and ``window`` (first step index, K)."""
-    check_probability("fraction", fraction)
+    check_probability("fraction", fraction, open_interval=False)
+    if fraction <= 0:
+        raise ValueError(f"fraction={fraction!r} is invalid: expected a number in (0, 1]")
     n_boot = check_int("n_boot", n_boot, minimum=1)
     curves = torch.as_tensor(curves, dtype=DTYPE)
     if curves.ndim != 2 or curves.shape[0] < 2:
@@ -125,3 +127,18 @@ def tail_slope(curves, *, fraction: float = 0.25, n_boot: int = 1000, seed: int 
     q = torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=DTYPE)
     return {"slope": float(fit(tail.mean(0))), "ci": torch.quantile(boot, q).numpy(),
             "window": (start, K)}
+
+
+def safe_step_along_gap(policy, thetas, grid) -> dict:
+    """One-step line search along w = g = grad logit J (first-failure rule of
+    ``thresholds.one_step_safe_eta``) at every start ``thetas`` ``[M, d]`` of a single-prompt
+    enumerable policy. Returns ``fail`` ``[M]`` (1 - J at the start) and ``safe`` ``[M]`` (the
+    last passing grid step; NaN when even the smallest step fails)."""
+    from .gap import grad_log_odds, success_prob
+    from .thresholds import one_step_safe_eta
+
+    thetas = torch.as_tensor(thetas, dtype=DTYPE)
+    J = success_prob(policy, thetas)[..., 0]
+    g = torch.stack([grad_log_odds(policy, t)[0] for t in thetas])
+    b = one_step_safe_eta(lambda t: success_prob(policy, t)[..., 0], thetas, g, grid)
+    return {"fail": (1 - J).numpy(), "safe": torch.as_tensor(b.last_pass).numpy()}
