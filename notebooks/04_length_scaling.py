@@ -17,13 +17,15 @@
 # Statements are labelled **[paper]**, **[derived]** or **[measured]**.
 
 # %%
-# Setup. On Colab only, install the companion first.
+# Setup. On Colab (or wherever RLVR_INSTALL names a pip source), install the companion first.
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+https://github.com/rlvr-companion/rlvr-gradient-gap"], check=True)
+if "google.colab" in sys.modules or os.environ.get("RLVR_INSTALL"):
+    source = os.environ.get("RLVR_INSTALL") or "git+https://github.com/rlvr-companion/rlvr-gradient-gap"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"rlvr-core @ {source}"],
+                   check=True)
 
 import math
 
