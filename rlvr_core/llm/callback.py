@@ -149,6 +149,56 @@ class GradientGapCallback(TrainerCallback):
         self._theta0 = None
 
 
+class MetricsJsonlCallback(TrainerCallback):
+    """Append each step's logged metrics to a JSONL file as they happen (main process only,
+    flushed and fsynced), so a killed run keeps its history. Each line carries ``step`` and
+    ``launch`` (an id of the process launch that wrote it). On a resumed run the lines of steps
+    after the checkpoint (logged by the killed launch, then lost with it) are dropped at the
+    start, so the file never holds a step twice."""
+
+    def __init__(self, path):
+        from pathlib import Path
+
+        self.path = Path(path)
+        self.launch = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        import json
+        import os
+        import time
+
+        if not state.is_world_process_zero:
+            return
+        self.launch = f"{os.getpid()}-{time.time_ns()}"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            keep = []
+            for line in self.path.read_text().splitlines():
+                try:
+                    rec = json.loads(line)
+                except ValueError:          # a line cut by the kill
+                    continue
+                if rec.get("step", 0) <= state.global_step:
+                    keep.append(line)
+            tmp = self.path.with_suffix(".jsonl.tmp")
+            tmp.write_text("".join(k + "\n" for k in keep))
+            os.replace(tmp, self.path)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        import json
+        import os
+
+        if not state.is_world_process_zero or not logs or "reward" not in logs:
+            return
+        rec = {"step": state.global_step, "launch": self.launch}
+        for k, v in logs.items():
+            rec[k] = v if not isinstance(v, float) or math.isfinite(v) else None
+        with open(self.path, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
 class StepProgressCallback(TrainerCallback):
     """A tqdm bar over optimizer steps showing the batch success rate, on the main process only.
 

@@ -38,6 +38,7 @@ PROMPT_STYLES = ("auto", "chat", "plain")
 # autocast on top. Pure-bf16 weights round small SGD updates away (bf16 keeps 8 significant bits:
 # a relative update below ~2**-9 is lost), so they are refused.
 TORCH_DTYPES = ("float32",)
+SAVE_STRATEGIES = ("no", "steps", "epoch")
 VERSION_PACKAGES = ("torch", "transformers", "trl", "accelerate", "datasets", "tokenizers")
 # Hash the starting weights only where it is cheap next to a run (SmolLM2 fp32: 0.5 GiB).
 WEIGHTS_HASH_MAX_BYTES = 2 << 30
@@ -86,13 +87,23 @@ class RunConfig:
     dataset_split: str = "train"
     prompt_style: str = "auto"           # task "math": chat template if the tokenizer has one
     torch_dtype: str = "float32"         # weights / master copy; bf16 autocast via ``bf16``
+    vllm_importance_sampling_correction: bool = False   # see grpo_config_fields (off: raw step)
+    # ---- bookkeeping (never part of the key: they do not change what is trained) ----
+    report_to: str = "none"              # "tensorboard" (offline), "none", "wandb", ...
+    output_dir: str | None = None        # checkpoints, TensorBoard logs, metrics.jsonl (None: temp)
+    save_strategy: str = "no"            # "steps" with save_steps > 0 to write checkpoints
+    save_steps: int = 0
+    save_total_limit: int | None = None
+    resume_from_checkpoint: str | bool | None = None   # a checkpoint folder, True (last), "auto"
+    metrics_jsonl: str | None = None     # default <output_dir>/metrics.jsonl
 
     # Fields added after the committed results: dropped from the key (and from
     # :meth:`stable_dict`) while they hold their default, so every old key is unchanged.
     ADDED_FIELDS = ("dataset_path", "dataset_name", "dataset_config", "dataset_split",
-                    "prompt_style", "torch_dtype")
+                    "prompt_style", "torch_dtype", "vllm_importance_sampling_correction")
     # Bookkeeping that does not change what is trained: never part of the key.
-    OPERATIONAL_FIELDS = ()
+    OPERATIONAL_FIELDS = ("report_to", "output_dir", "save_strategy", "save_steps",
+                          "save_total_limit", "resume_from_checkpoint", "metrics_jsonl")
 
     def validate(self, num_processes: int = 1) -> "RunConfig":
         check_choice("model", self.model, MODELS)
@@ -125,6 +136,18 @@ class RunConfig:
                 "is rounded away")
         if self.task == "math":
             self._validate_dataset()
+        check_choice("save_strategy", self.save_strategy, SAVE_STRATEGIES)
+        if self.save_strategy == "steps":
+            check_int("save_steps", self.save_steps, minimum=1)
+        if self.save_total_limit is not None:
+            check_int("save_total_limit", self.save_total_limit, minimum=1)
+        if self.resume_from_checkpoint not in (None, False, True, "auto"):
+            if not (Path(str(self.resume_from_checkpoint)) / "trainer_state.json").exists():
+                raise ValueError(f"resume_from_checkpoint={self.resume_from_checkpoint!r} is invalid: "
+                                 "expected a checkpoint folder with trainer_state.json, true or 'auto'")
+        if self.resume_from_checkpoint in (True, "auto") and not self.output_dir:
+            raise ValueError(f"resume_from_checkpoint={self.resume_from_checkpoint!r} is invalid "
+                             "without output_dir: the checkpoints are looked for there")
         batch = self.per_device_train_batch_size * num_processes
         if batch % self.num_generations:
             raise ValueError(
@@ -242,13 +265,50 @@ def grpo_config_fields(cfg: RunConfig, output_dir: str) -> dict:
         # sampling
         max_completion_length=cfg.max_completion_length, temperature=cfg.temperature,
         top_p=1.0, top_k=0, min_p=None, repetition_penalty=1.0, use_vllm=cfg.use_vllm,
+        # vLLM samples with its own kernels, so its log-probabilities differ a little from the
+        # trainer's. With the correction on, TRL multiplies each token's (or sequence's) loss term
+        # by the ratio pi_train/pi_vllm, capped at vllm_importance_sampling_clip_max (truncated IS)
+        # or masked when outside [clip_min, clip_max]: the step is then a reweighted GRPO step,
+        # not the theory's raw step. TRL's default is on; here it is explicit and off by default.
+        vllm_importance_sampling_correction=cfg.vllm_importance_sampling_correction,
+        vllm_importance_sampling_mode="token_truncate", vllm_importance_sampling_clip_max=3.0,
+        vllm_importance_sampling_clip_min=None,
         # hardware and bookkeeping
         use_cpu=cfg.use_cpu, bf16=cfg.bf16, fp16=False, tf32=None,
         gradient_checkpointing=cfg.gradient_checkpointing, seed=cfg.seed, data_seed=cfg.seed,
-        logging_steps=1, save_strategy="no", report_to="none", disable_tqdm=True,
+        logging_steps=1, save_strategy=cfg.save_strategy,
+        save_steps=cfg.save_steps if cfg.save_strategy == "steps" else 500,
+        save_total_limit=cfg.save_total_limit, report_to=resolve_report_to(cfg.report_to),
+        disable_tqdm=True,
         remove_unused_columns=False, dataloader_num_workers=0, log_completions=False,
         trust_remote_code=False, push_to_hub=False,
     )
+
+
+def resolve_report_to(report_to: str) -> str:
+    """``report_to`` as given, except ``tensorboard`` without the package: ``none``, said once."""
+    if report_to == "tensorboard":
+        import importlib.util
+
+        if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
+            import warnings
+            warnings.warn("report_to='tensorboard' needs the tensorboard package (pip install "
+                          "tensorboard==2.21.0, in requirements.txt): logging to the JSONL file only",
+                          stacklevel=2)
+            return "none"
+    return report_to
+
+
+def last_complete_checkpoint(output_dir) -> str | None:
+    """The highest ``checkpoint-N`` folder of ``output_dir`` whose ``trainer_state.json`` (written
+    last) exists: a run killed while saving leaves an incomplete folder, which is skipped."""
+    folder = Path(output_dir)
+    found = []
+    for d in folder.glob("checkpoint-*") if folder.is_dir() else []:
+        tail = d.name.split("-", 1)[1]
+        if tail.isdigit() and (d / "trainer_state.json").exists():
+            found.append((int(tail), d))
+    return str(max(found)[1]) if found else None
 
 
 def world_size() -> int:
@@ -306,7 +366,8 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     cfg.validate(num_processes)
     from trl import GRPOConfig
 
-    from .callback import GapGRPOTrainer, GradientGapCallback, StepProgressCallback
+    from .callback import (GapGRPOTrainer, GradientGapCallback, MetricsJsonlCallback,
+                           StepProgressCallback)
     from .models import cpu_threads
     from .task import VerifierReward
 
@@ -316,7 +377,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     model, tok = _load(cfg, where)
     task = cfg._task(chat=getattr(tok, "chat_template", None) is not None)
     reward = VerifierReward(task)
-    tmp = output_dir or tempfile.mkdtemp(prefix="grpo-")
+    tmp = output_dir or cfg.output_dir or tempfile.mkdtemp(prefix="grpo-")
     fields = grpo_config_fields(cfg, tmp)
     args = GRPOConfig(**fields)
     trainer = GapGRPOTrainer(model=model, reward_funcs=[reward], args=args,
@@ -330,8 +391,17 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
         trainer.add_callback(StepProgressCallback(f"{cfg.model} {cfg.loss_type} lr={cfg.learning_rate:g}"))
     if cfg.gap_callback:
         GradientGapCallback(reward, cfg.num_generations, cfg.temperature).attach(trainer)
+    # after the gap callback, so each JSONL line holds the step's gap/* metrics too
+    trainer.add_callback(MetricsJsonlCallback(cfg.metrics_jsonl or Path(tmp) / "metrics.jsonl"))
+    resume = cfg.resume_from_checkpoint
+    if resume == "auto":
+        resume = last_complete_checkpoint(tmp)
+    elif resume is True:
+        resume = last_complete_checkpoint(tmp)
+        if resume is None:
+            raise ValueError(f"resume_from_checkpoint=True is invalid: no checkpoint in {tmp}")
     t0 = time.perf_counter()
-    trainer.train()
+    trainer.train(resume_from_checkpoint=resume or None)
     seconds = time.perf_counter() - t0
     metrics = [_clean(h) for h in trainer.state.log_history if "reward" in h]
     warm = None
@@ -343,6 +413,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
             "metrics": metrics, "warm_start": warm,
             "provenance": {**run_provenance(where),
                            "num_processes": num_processes,
+                           "resumed_from": resume or None,
                            "is_main_process": trainer.accelerator.is_main_process,
                            "seconds": seconds,
                            "seconds_per_step": seconds / max(1, len(metrics)),
