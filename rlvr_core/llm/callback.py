@@ -15,8 +15,9 @@ At every optimizer step, on the completions TRL sampled for that step, the callb
 * the norms ``‖ĝ‖``, ``‖Δθ‖``.
 
 It appends these to the trainer's own metric store, so TRL logs them beside ``reward``,
-``completions/mean_length`` and the rest (keys ``gap/*``). In a multi-process run each process
-estimates ĝ on its own part of the batch (the gradient it compares with is the all-reduced one).
+``completions/mean_length`` and the rest (keys ``gap/*``). In a multi-process run the per-process
+sums are all-reduced, so the statistics are those of the global batch (see
+:class:`GradientGapCallback` for the grouping rule, the projection mode and the memory cost).
 """
 from __future__ import annotations
 
@@ -51,9 +52,14 @@ def sequence_log_probs(model, prompt_ids, prompt_mask, completion_ids, completio
     return (logp * completion_mask).sum(-1)
 
 
-def gap_weights(rewards: torch.Tensor, group_size: int) -> tuple[torch.Tensor, int]:
+def gap_weights(rewards: torch.Tensor, group_size: int, normalise: bool = True) -> tuple[torch.Tensor, int]:
     """Coefficients ``c_i`` such that ``Σ c_i s_i`` is the mean over mixed groups of
-    (mean score of correct − mean score of incorrect); and the number of mixed groups."""
+    (mean score of correct − mean score of incorrect); and the number of mixed groups. With
+    ``normalise=False`` the sum over mixed groups (not the mean): what each process contributes
+    before the totals are reduced across processes."""
+    if rewards.numel() % group_size:
+        raise ValueError(f"rewards of size {rewards.numel()} are invalid: expected whole groups of "
+                         f"{group_size} (per_device_train_batch_size a multiple of num_generations)")
     r = rewards.reshape(-1, group_size).double()
     correct = (r > 0.5).double()
     n_plus = correct.sum(1, keepdim=True)
@@ -62,36 +68,116 @@ def gap_weights(rewards: torch.Tensor, group_size: int) -> tuple[torch.Tensor, i
     c = torch.where(correct > 0, 1.0 / n_plus.clamp(min=1), -1.0 / n_minus.clamp(min=1))
     c = c * mixed
     n_mixed = int(mixed.sum())
-    if n_mixed:
+    if n_mixed and normalise:
         c = c / n_mixed
     return c.reshape(-1), n_mixed
 
 
-def _flat(tensors) -> torch.Tensor:
-    return torch.cat([t.detach().reshape(-1).double() for t in tensors])
+def _cos(dot: float, sq_a: float, sq_b: float) -> float:
+    return dot / math.sqrt(sq_a * sq_b) if sq_a > 0 and sq_b > 0 else math.nan
 
 
-def _cos(a: torch.Tensor, b: torch.Tensor) -> float:
-    na, nb = float(a.norm()), float(b.norm())
-    return float(a @ b) / (na * nb) if na > 0 and nb > 0 else math.nan
+def _all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
+    """Sum over the processes of the launch (in place); the tensor itself when single-process."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t
+
+
+class CountSketch:
+    """A fixed random projection R: R^P → R^k with one ±1 per column (a sparse JL / count
+    sketch): coordinate j of parameter i goes to bucket h_i(j) with sign s_i(j), both drawn from a
+    generator seeded by (seed, i), so every process and every step use the same R without storing
+    it. E[⟨Rx, Ry⟩] = ⟨x, y⟩; the error of a cosine is O(1/√k). Sketches are accumulated in
+    float64 (k numbers), so θ_{k+1} − θ_k survives the difference of two sketches."""
+
+    CHUNK = 1 << 22
+
+    def __init__(self, dim: int, seed: int = 0):
+        self.dim, self.seed = int(dim), int(seed)
+
+    def _buckets(self, index: int, n: int, device):
+        g = torch.Generator(device=device)
+        g.manual_seed(self.seed * 1_000_003 + index)
+        for lo in range(0, n, self.CHUNK):
+            m = min(self.CHUNK, n - lo)
+            h = torch.randint(0, self.dim, (m,), generator=g, device=device)
+            s = torch.randint(0, 2, (m,), generator=g, device=device).to(torch.float64) * 2 - 1
+            yield lo, lo + m, h, s
+
+    def add(self, out: torch.Tensor, index: int, x: torch.Tensor, scale: float = 1.0):
+        """``out += scale · R_index x`` for the ``index``-th parameter's tensor ``x``."""
+        flat = x.detach().reshape(-1)
+        for lo, hi, h, s in self._buckets(index, flat.numel(), flat.device):
+            out.index_add_(0, h, flat[lo:hi].to(torch.float64) * s, alpha=scale)
+        return out
+
+    def of(self, tensors, scale: float = 1.0) -> torch.Tensor:
+        tensors = list(tensors)
+        out = torch.zeros(self.dim, dtype=torch.float64,
+                          device=tensors[0].device if tensors else "cpu")
+        for i, t in enumerate(tensors):
+            if t is not None:
+                self.add(out, i, t, scale)
+        return out
+
+
+GAP_MODES = ("full", "projection")
 
 
 class GradientGapCallback(TrainerCallback):
     """Estimate the Gradient Gap from each step's sampled completions and the alignment of the
     actual update with it. Attach with :func:`attach` (it needs the trainer and the reward
-    function that saw the rewards)."""
+    function that saw the rewards).
 
-    def __init__(self, reward_fn, group_size: int, temperature: float = 1.0):
+    Multi-process (DDP): TRL hands each process ``per_device_train_batch_size`` consecutive
+    completions of the global batch, prompt by prompt, so when that size is a multiple of the group
+    size every group is whole on one process (checked: :meth:`RunConfig.validate` and here). Each
+    process sums its mixed groups' gaps; the sums, the mixed-group counts and the rewards are
+    summed across processes (``torch.distributed.all_reduce``), so every process holds the gap of
+    the global batch. The update Δθ and the DDP-averaged gradient are the same on every process.
+    FSDP/DeepSpeed shard the parameters: refused.
+
+    Memory (P = number of trainable parameters):
+
+    * ``mode="full"``: the fp32 start-of-step weights and the fp32 gap (2 × 4P bytes held during the
+      step), plus the transient gradient of the gap backward (4P) — 7B: ~84 GiB, impractical;
+    * ``mode="projection"``: the gap, the gradient and both weights only as k-dim float64
+      sketches (:class:`CountSketch`), the gap gradient sketched parameter by parameter inside the
+      backward (hooks), so nothing of size P is held: transient buffers of one parameter chunk
+      (≤ 2^22 entries) and the activations of one forward/backward over the local batch. Its
+      reported norms and cosines are estimates (error O(1/√k)).
+    """
+
+    def __init__(self, reward_fn, group_size: int, temperature: float = 1.0, mode: str = "full",
+                 proj_dim: int = 256, proj_seed: int = 0):
+        if mode not in GAP_MODES:
+            raise ValueError(f"gap_mode={mode!r} is invalid: expected one of {GAP_MODES}")
         self.reward_fn = reward_fn
         self.group_size = int(group_size)
         self.temperature = float(temperature)
+        self.mode = mode
+        self.sketch = CountSketch(proj_dim, proj_seed) if mode == "projection" else None
         self.trainer = None
         self._theta0 = None
-        self._gap = None
-        self._descent = None
+        self._stats = None
         self.records: list[dict] = []
 
     def attach(self, trainer):
+        kind = str(getattr(trainer.accelerator, "distributed_type", "")).split(".")[-1]
+        if kind in ("FSDP", "DEEPSPEED"):
+            raise ValueError(f"gap_callback=True is invalid under {kind}: the parameters are sharded; "
+                             "run the callback with DDP (gap_mode: projection for large models) "
+                             "or set gap_callback: false")
+        args = trainer.args
+        local = args.per_device_train_batch_size * args.steps_per_generation
+        if local % self.group_size:
+            raise ValueError(
+                f"per_device_train_batch_size={args.per_device_train_batch_size} is invalid with the "
+                f"Gradient-Gap callback: expected a multiple of num_generations={self.group_size}, "
+                "so each process holds whole groups")
         self.trainer = trainer
         trainer.add_callback(self)
         return self
@@ -100,46 +186,102 @@ class GradientGapCallback(TrainerCallback):
         return [p for p in model.parameters() if p.requires_grad]
 
     def on_step_begin(self, args, state, control, model=None, **kwargs):
-        self._theta0 = _flat(self._params(model))
-        self._gap = None
-
-    def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
-        batch = getattr(self.trainer, "_gap_batch", None)
-        rewards = torch.tensor(self.reward_fn.last_rewards, dtype=torch.float64)
         params = self._params(model)
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-        self._descent = -_flat(grads)
-        self._rewards = rewards
-        self._n_mixed = 0
-        if batch is None or rewards.numel() != batch["completion_ids"].shape[0]:
-            return
-        c, n_mixed = gap_weights(rewards, self.group_size)
-        self._n_mixed = n_mixed
-        self._lengths = batch["completion_mask"].sum(1).double()
-        if n_mixed == 0:
-            return
-        was_training = model.training
+        if self.sketch is not None:
+            self._theta0 = self.sketch.of(params)
+        else:
+            self._theta0 = [p.detach().float().clone() for p in params]
+        self._stats = None
+
+    def _gap_backward(self, model, params, batch, c):
+        """The local (unnormalised) gap: a list of fp32 tensors (full) or its sketch."""
         with torch.enable_grad():
             logp = sequence_log_probs(model, batch["prompt_ids"], batch["prompt_mask"],
                                       batch["completion_ids"], batch["completion_mask"],
                                       self.temperature)
             obj = (c.to(logp.dtype).to(logp.device) * logp).sum()
-            g = torch.autograd.grad(obj, params, allow_unused=True)
+            if self.sketch is None:
+                g = torch.autograd.grad(obj, params, allow_unused=True)
+                return [gi.float() if gi is not None else torch.zeros_like(p, dtype=torch.float32)
+                        for gi, p in zip(g, params)]
+            out = torch.zeros(self.sketch.dim, dtype=torch.float64, device=params[0].device)
+            handles = []
+            for i, p in enumerate(params):
+                def hook(grad, i=i):
+                    self.sketch.add(out, i, grad)
+                    return torch.zeros((), dtype=grad.dtype, device=grad.device).expand_as(grad)
+                handles.append(p.register_hook(hook))
+            try:
+                torch.autograd.grad(obj, params, allow_unused=True)
+            finally:
+                for h in handles:
+                    h.remove()
+            return out
+
+    def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+        batch = getattr(self.trainer, "_gap_batch", None)
+        params = self._params(model)
+        device = params[0].device
+        rewards = torch.tensor(self.reward_fn.last_rewards, dtype=torch.float64)
+        ok = batch is not None and rewards.numel() == batch["completion_ids"].shape[0]
+        n_local = 0
+        if ok:
+            c, n_local = gap_weights(rewards, self.group_size, normalise=False)
+        # every process joins every collective, whatever its own batch holds
+        totals = _all_reduce_sum(torch.tensor([float(rewards.sum()), float(rewards.numel()),
+                                               float(n_local), float(ok)], dtype=torch.float64,
+                                              device=device))
+        r_sum, r_count, n_mixed, _ = totals.tolist()
+        n_mixed = int(n_mixed)
+        stats = {"success": r_sum / r_count if r_count else math.nan, "mixed_groups": n_mixed}
+        grads = [p.grad for p in params]
+        was_training = model.training
+        if n_mixed:
+            if self.sketch is not None:
+                gap = (self._gap_backward(model, params, batch, c) if n_local
+                       else torch.zeros(self.sketch.dim, dtype=torch.float64, device=device))
+                gap = _all_reduce_sum(gap) / n_mixed
+                descent = self.sketch.of(grads, scale=-1.0)
+                stats.update(gap=gap, gap_sq=float(gap @ gap), grad_sq=float(descent @ descent),
+                             grad_dot=float(descent @ gap))
+            else:
+                gap = (self._gap_backward(model, params, batch, c) if n_local
+                       else [torch.zeros_like(p, dtype=torch.float32) for p in params])
+                for t in gap:
+                    _all_reduce_sum(t).div_(n_mixed)
+                gap_sq = grad_sq = grad_dot = 0.0
+                for g, gr in zip(gap, grads):
+                    gap_sq += float(g.double().pow(2).sum())
+                    if gr is not None:
+                        grad_sq += float(gr.double().pow(2).sum())
+                        grad_dot -= float((gr.double() * g.double()).sum())
+                stats.update(gap=gap, gap_sq=gap_sq, grad_sq=grad_sq, grad_dot=grad_dot)
         model.train(was_training)
-        self._gap = _flat([gi if gi is not None else torch.zeros_like(p) for gi, p in zip(g, params)])
+        self._stats = stats
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
-        if self._theta0 is None:
+        if self._theta0 is None or self._stats is None:
             return
-        delta = _flat(self._params(model)) - self._theta0
-        rec = {"step": state.global_step, "success": float(self._rewards.mean()),
-               "mixed_groups": self._n_mixed, "update_norm": float(delta.norm()),
-               "gap_norm": math.nan, "cos_update_gap": math.nan, "cos_grad_gap": math.nan,
-               "update_dot_gap": math.nan}
-        if self._gap is not None:
-            rec.update(gap_norm=float(self._gap.norm()), cos_update_gap=_cos(delta, self._gap),
-                       cos_grad_gap=_cos(self._descent, self._gap),
-                       update_dot_gap=float(delta @ self._gap))
+        st, params = self._stats, self._params(model)
+        gap = st.get("gap")
+        if self.sketch is not None:
+            delta = self.sketch.of(params) - self._theta0
+            upd_sq = float(delta @ delta)
+            upd_dot = float(delta @ gap) if gap is not None else math.nan
+        else:
+            upd_sq, upd_dot = 0.0, 0.0
+            for i, (p, t0) in enumerate(zip(params, self._theta0)):
+                d = p.detach().double() - t0.double()
+                upd_sq += float(d.pow(2).sum())
+                if gap is not None:
+                    upd_dot += float((d * gap[i].double()).sum())
+        rec = {"step": state.global_step, "success": st["success"], "mixed_groups": st["mixed_groups"],
+               "update_norm": math.sqrt(upd_sq), "gap_norm": math.nan, "cos_update_gap": math.nan,
+               "cos_grad_gap": math.nan, "update_dot_gap": math.nan}
+        if gap is not None:
+            rec.update(gap_norm=math.sqrt(st["gap_sq"]), cos_update_gap=_cos(upd_dot, upd_sq, st["gap_sq"]),
+                       cos_grad_gap=_cos(st["grad_dot"], st["grad_sq"], st["gap_sq"]),
+                       update_dot_gap=upd_dot)
         self.records.append(rec)
         metrics = getattr(self.trainer, "_metrics", None)
         if metrics is not None:
@@ -147,6 +289,7 @@ class GradientGapCallback(TrainerCallback):
                 if k != "step":
                     metrics["train"][f"gap/{k}"].append(v)
         self._theta0 = None
+        self._stats = None
 
 
 class MetricsJsonlCallback(TrainerCallback):

@@ -88,6 +88,8 @@ class RunConfig:
     prompt_style: str = "auto"           # task "math": chat template if the tokenizer has one
     torch_dtype: str = "float32"         # weights / master copy; bf16 autocast via ``bf16``
     vllm_importance_sampling_correction: bool = False   # see grpo_config_fields (off: raw step)
+    gap_mode: str = "full"               # Gradient-Gap callback: "full" or "projection" (k-dim sketch)
+    gap_proj_dim: int = 256              # k of the projection mode
     # ---- bookkeeping (never part of the key: they do not change what is trained) ----
     report_to: str = "none"              # "tensorboard" (offline), "none", "wandb", ...
     output_dir: str | None = None        # checkpoints, TensorBoard logs, metrics.jsonl (None: temp)
@@ -100,7 +102,8 @@ class RunConfig:
     # Fields added after the committed results: dropped from the key (and from
     # :meth:`stable_dict`) while they hold their default, so every old key is unchanged.
     ADDED_FIELDS = ("dataset_path", "dataset_name", "dataset_config", "dataset_split",
-                    "prompt_style", "torch_dtype", "vllm_importance_sampling_correction")
+                    "prompt_style", "torch_dtype", "vllm_importance_sampling_correction",
+                    "gap_mode", "gap_proj_dim")
     # Bookkeeping that does not change what is trained: never part of the key.
     OPERATIONAL_FIELDS = ("report_to", "output_dir", "save_strategy", "save_steps",
                           "save_total_limit", "resume_from_checkpoint", "metrics_jsonl")
@@ -136,6 +139,13 @@ class RunConfig:
                 "is rounded away")
         if self.task == "math":
             self._validate_dataset()
+        check_choice("gap_mode", self.gap_mode, ("full", "projection"))
+        check_int("gap_proj_dim", self.gap_proj_dim, minimum=1)
+        if self.gap_callback and self.per_device_train_batch_size % self.num_generations:
+            raise ValueError(
+                f"per_device_train_batch_size={self.per_device_train_batch_size} is invalid with "
+                f"gap_callback: expected a multiple of num_generations={self.num_generations}, so "
+                "that every group of completions is whole on one process (or gap_callback: false)")
         check_choice("save_strategy", self.save_strategy, SAVE_STRATEGIES)
         if self.save_strategy == "steps":
             check_int("save_steps", self.save_steps, minimum=1)
@@ -390,7 +400,8 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     if progress:
         trainer.add_callback(StepProgressCallback(f"{cfg.model} {cfg.loss_type} lr={cfg.learning_rate:g}"))
     if cfg.gap_callback:
-        GradientGapCallback(reward, cfg.num_generations, cfg.temperature).attach(trainer)
+        GradientGapCallback(reward, cfg.num_generations, cfg.temperature, mode=cfg.gap_mode,
+                            proj_dim=cfg.gap_proj_dim, proj_seed=cfg.seed).attach(trainer)
     # after the gap callback, so each JSONL line holds the step's gap/* metrics too
     trainer.add_callback(MetricsJsonlCallback(cfg.metrics_jsonl or Path(tmp) / "metrics.jsonl"))
     resume = cfg.resume_from_checkpoint
