@@ -1,0 +1,56 @@
+"""The GRPO learning-rate range test: the pass rule and the first-failure reading against a
+brute-force loop, and the CLI on the tiny model (same start for every rate)."""
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from rlvr_core.llm.range_test import main, parse_lrs, range_test
+from rlvr_core.llm.runner import RunConfig
+
+TINY = str(Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml")
+
+
+def test_grid_parsing():
+    assert parse_lrs("0.01,0.1,1") == [0.01, 0.1, 1.0]
+    g = parse_lrs("0.01:100:5")
+    assert len(g) == 5 and math.isclose(g[0], 0.01) and math.isclose(g[-1], 100) and math.isclose(g[1], 0.1)
+    for bad in ("1,0.1", "0,1", "1:0.1:3", "0.1:1:1", ""):
+        with pytest.raises(ValueError):
+            parse_lrs(bad)
+
+
+def test_pass_rule_and_first_failure_match_a_loop():
+    lrs = [0.01, 0.03, 0.1, 0.3, 1.0]
+    after = {0.01: 0.5, 0.03: 0.45, 0.1: 0.2, 0.3: 0.6, 1.0: 0.0}      # a lucky pass after a failure
+    start, n = 0.5, 16
+
+    def fake(cfg):
+        m = [{"reward": start}] + [{"reward": 0.4}] * (cfg.max_steps - 2) + [{"reward": after[cfg.learning_rate]}]
+        return {"metrics": m, "provenance": {"num_processes": 1}}
+
+    cfg = RunConfig(scratch_len=2, per_device_train_batch_size=n)
+    out = range_test(cfg, lrs, steps=3, run=fake)
+    se = math.sqrt(start * (1 - start) / n)
+    assert math.isclose(out["start_se"], se)
+    passed = [after[lr] >= start - se for lr in lrs]
+    assert [r["passed"] for r in out["rows"]] == passed == [True, True, False, True, False]
+    lead = next(i for i, p in enumerate(passed) if not p)
+    assert out["largest_passing_lr"] == lrs[lead - 1] and out["first_failing_lr"] == lrs[lead]
+
+
+def test_cli_on_the_tiny_model(tmp_path, capsys):
+    from rlvr_core.llm.models import warm_start_tiny
+
+    warm_start_tiny(2)
+    out = tmp_path / "range.json"
+    rc = main(["--config", TINY, "--lrs", "0.01,1,1000", "--steps", "2",
+               "--output", str(out)])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    assert len({r["start"] for r in res["rows"]}) == 1            # the same start for every rate
+    assert [r["learning_rate"] for r in res["rows"]] == [0.01, 1.0, 1000.0]
+    assert res["rows"][0]["passed"] and not res["rows"][-1]["passed"]   # a huge rate collapses
+    assert "largest passing learning rate" in capsys.readouterr().out
+    assert main(["--config", TINY, "--lrs", "1,0.1"]) == 2
