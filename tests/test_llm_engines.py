@@ -61,3 +61,23 @@ def test_two_process_ddp_run_of_the_tiny_config(tmp_path):
     assert res["provenance"]["num_processes"] == 2
     assert len(res["metrics"]) == 2
     assert "done: 2 steps on 2 process(es)" in proc.stdout
+
+
+def test_paper_config_builds_its_grpo_config(monkeypatch, tmp_path):
+    """The Qwen config: math task, fp32 weights + bf16 autocast, checkpoints, TensorBoard, and the
+    vLLM importance-sampling correction set explicitly (off: the raw step)."""
+    from trl import GRPOConfig
+
+    from rlvr_core.llm.runner import grpo_config_fields
+    from rlvr_core.llm.train import load_config
+
+    cfg, _ = load_config(ROOT / "configs/qwen2.5-math-7b.yaml")
+    monkeypatch.setenv("RLVR_ALLOW_HUB", "1")
+    cfg.validate(8)
+    assert (cfg.task, cfg.dataset_name, cfg.torch_dtype, cfg.bf16) == ("math", "openai/gsm8k", "float32", True)
+    fields = grpo_config_fields(cfg, str(tmp_path))
+    assert fields["vllm_importance_sampling_correction"] is False
+    assert fields["vllm_importance_sampling_mode"] == "token_truncate"
+    args = GRPOConfig(**{**fields, "use_cpu": True, "bf16": False})     # bf16 needs a GPU or CPU amp
+    assert args.report_to == ["tensorboard"] and args.save_steps == 25 and args.save_total_limit == 3
+    assert args.vllm_importance_sampling_correction is False
