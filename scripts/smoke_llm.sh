@@ -24,5 +24,10 @@ for name in ("tiny-accelerate", "tiny-torchrun"):
     r = json.load(open(f".cache/llm/smoke/{name}.json"))
     assert len(r["metrics"]) == r["config"]["max_steps"], name
     print(name, "processes:", r["provenance"]["num_processes"], "steps:", len(r["metrics"]))
-assert json.load(open(".cache/llm/smoke/tiny-torchrun.json"))["provenance"]["num_processes"] == 2
+r = json.load(open(".cache/llm/smoke/tiny-torchrun.json"))
+assert r["provenance"]["num_processes"] == 2
+for m in r["metrics"]:   # the Gradient-Gap callback's statistics of the global batch (2 processes)
+    assert "gap/mixed_groups" in m and abs(m["gap/success"] - m["reward"]) < 1e-6
+    print("  step", m["step"], "success", m["reward"], "mixed groups", m["gap/mixed_groups"],
+          "cos(update, gap)", m["gap/cos_update_gap"])
 PY

