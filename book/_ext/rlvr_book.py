@@ -244,14 +244,27 @@ def toctree_cell() -> dict:
     return {"cell_type": "markdown", "metadata": {}, "source": body}
 
 
+NOTEBOOK_LINK = re.compile(r"\((?:notebooks/)?(\d\d_[\w-]+)\.ipynb(#[^)]*)?\)")
+
+
 def source_read(app, docname, source) -> None:
     if docname not in set(notebook_stems()):
         return
     nb = json.loads(source[0])
+    stems = set(notebook_stems())
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
             text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             cell["source"] = COLAB_BADGE.sub("", text)
+        for out in cell.get("outputs", []):
+            # Markdown a cell displays (the overview's claim map) links to notebooks as .ipynb,
+            # which is right in Jupyter; in the book the chapter is the .html page.
+            md = out.get("data", {}).get("text/markdown")
+            if md is not None:
+                md = "".join(md) if isinstance(md, list) else md
+                out["data"]["text/markdown"] = NOTEBOOK_LINK.sub(
+                    lambda m: f"({m.group(1)}.html{m.group(2) or ''})" if m.group(1) in stems else m.group(0),
+                    md)
     if docname == app.config.root_doc:
         nb["cells"].append(toctree_cell())
     source[0] = json.dumps(nb)
