@@ -13,11 +13,14 @@ how a single machine sees the fragility a reader with another CPU would meet.
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jupytext
 import nbformat
-import papermill
 import pytest
 import torch
 
@@ -53,21 +56,43 @@ CASES = [(nb, path, offset if seedable else 0)
          for path, offset in perturbations() for nb, seedable in SAMPLED.items()]
 
 
+# The runs are mostly single-threaded simulations: two at a time use both cores of the reference
+# machine, each in its own process with its own environment (CPU path, seed, scratch folders).
+PARALLEL_RUNS = 2
+
+
+def _execute(case, scratch: Path) -> subprocess.CompletedProcess:
+    name, cpu_path, seed_offset = case
+    folder = scratch / f"{name}-{cpu_path}-{seed_offset}"
+    folder.mkdir(parents=True)
+    nb = jupytext.read(NOTEBOOKS / f"{name}.py")
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / f"{name}.ipynb")
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": cpu_path, "RLVR_RESULTS_DIR": str(folder / "results"),
+           "RLVR_FIGURE_DIR": str(folder / "figures")}
+    params = ["-p", "SEED", str(seed_offset)] if seed_offset else []
+    return subprocess.run([sys.executable, "-m", "papermill", str(folder / f"{name}.ipynb"),
+                           str(folder / f"{name}.out.ipynb"), "-k", "python3", "--cwd",
+                           str(NOTEBOOKS), "--no-progress-bar", *params],
+                          env=env, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def perturbed_runs(tmp_path_factory):
+    scratch = tmp_path_factory.mktemp("perturbation")
+    # the longest notebooks first, so that the two lanes finish together
+    order = sorted(CASES, key=lambda c: c[0] not in ("04_length_scaling", "05_success_rate_and_stagnation"))
+    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        return dict(zip(order, pool.map(lambda c: _execute(c, scratch), order)))
+
+
 @pytest.mark.perturbation
 @pytest.mark.parametrize("name,cpu_path,seed_offset", CASES,
                          ids=[f"{n}-{p}-seed+{o}" for n, p, o in CASES])
-def test_checked_claims_hold_under_perturbation(name, cpu_path, seed_offset, tmp_path, monkeypatch):
-    # The kernel papermill starts inherits this environment.
-    monkeypatch.setenv("ATEN_CPU_CAPABILITY", cpu_path)
-    monkeypatch.setenv("RLVR_RESULTS_DIR", str(tmp_path / "results"))
-    monkeypatch.setenv("RLVR_FIGURE_DIR", str(tmp_path / "figures"))
-    source = tmp_path / f"{name}.ipynb"
-    nb = jupytext.read(NOTEBOOKS / f"{name}.py")
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, source)
-    params = {"SEED": seed_offset} if seed_offset else {}
-    papermill.execute_notebook(str(source), str(tmp_path / f"{name}.out.ipynb"), parameters=params,
-                               cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
+def test_checked_claims_hold_under_perturbation(name, cpu_path, seed_offset, perturbed_runs):
+    run = perturbed_runs[name, cpu_path, seed_offset]
+    assert run.returncode == 0, f"{name} failed under ATEN_CPU_CAPABILITY={cpu_path}, " \
+                                f"SEED+{seed_offset}:\n{run.stderr[-3000:]}"
 
 
 def test_perturbations_cover_default_path_and_another_seed():
@@ -79,10 +104,6 @@ def test_perturbations_cover_default_path_and_another_seed():
 
 def test_cpu_path_override_takes_effect():
     """The perturbation is real only if a fresh process honours ATEN_CPU_CAPABILITY."""
-    import os
-    import subprocess
-    import sys
-
     for path, _ in perturbations():
         out = subprocess.run([sys.executable, "-c", "import torch; print(torch.backends.cpu."
                               "get_cpu_capability())"], capture_output=True, text=True, check=True,
