@@ -244,3 +244,46 @@ def test_sweep_table_and_mean_curve_match_a_loop():
         assert math.isclose(tab[i, j], np.mean([m["reward"] for m in r["metrics"][-2:]]))
     assert np.allclose(mean_curve(runs), [np.mean([r["metrics"][k]["reward"] for r in runs])
                                           for k in range(6)])
+
+
+def test_warm_start_weights_do_not_depend_on_the_thread_count(tmp_path):
+    from rlvr_core.provenance import file_hash
+
+    kw = dict(max_steps=3, check_every=3, batch_size=32, target=0.99)
+    before = torch.get_num_threads()
+    hashes = []
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            folder = warm_start_tiny(2, cache_dir=tmp_path / f"t{n}", **kw)
+            assert torch.get_num_threads() == n            # the caller's setting is restored
+            assert json.loads((folder / "warm_start.json").read_text())["torch_threads"] == 1
+            hashes.append(file_hash(folder / "model.safetensors"))
+    finally:
+        torch.set_num_threads(before)
+    assert hashes[0] == hashes[1]
+
+
+def test_seed_rule_threshold_bracket_and_ci():
+    from rlvr_core.llm.sweeps import stable_fraction, threshold_ci, warm_start_J0
+
+    J0, se = warm_start_J0({"success_rate_final": 0.32, "params": {"num_problems": 16}})
+    assert math.isclose(se, math.sqrt(0.32 * 0.68 / 512))
+    lrs = [0.01, 0.03, 0.1, 0.3]
+    cut = J0 - 2 * se
+    final = np.array([[0.5, 0.5, 0.5], [0.5, 0.5, cut - 0.01], [0.5, 0.1, 0.1], [0.0, 0.0, 0.0]])
+    br = threshold(lrs, final, J0, se=se)
+    assert (br.last_pass, br.first_fail) == (0.03, 0.1)
+    assert stable_fraction(final, J0, se).tolist() == [1, 2 / 3, 1 / 3, 0]
+    # one stable seed of three is not a pass: 0.03 stays ambiguous with a second collapse there
+    final2 = final.copy()
+    final2[1] = [0.5, 0.0, 0.0]
+    assert threshold(lrs, final2, J0, se=se).last_pass == 0.01
+    final3 = final.copy()
+    final3[1] = [0.5, 0.5, 0.0]
+    final3[2] = [0.5, 0.0, 0.5]            # 2/3 stable again: passes
+    assert threshold(lrs, final3, J0, se=se).last_pass == 0.1
+    lo, hi = threshold_ci(lrs, final, J0, se, n_boot=200)
+    assert lrs[0] <= lo <= br.estimate <= hi <= lrs[-1]
+    # exactly at the cut counts as stable
+    assert threshold(lrs, np.full((4, 3), cut), J0, se=se).censored

@@ -108,6 +108,29 @@ def success_rate(model, task, tok, *, samples_per_problem: int = 2, temperature:
     return float(np.mean([task.verify(p, c) for p, c in zip(prompts, comps)]))
 
 
+WARM_START_THREADS = 1
+
+
+class _single_thread:
+    """Run a block with one intra-op thread and restore the previous count: the warm start's
+    weights then do not depend on ``RLVR_TORCH_THREADS`` or the machine's core count (float
+    reductions split over threads add in a different order)."""
+
+    def __enter__(self):
+        self.before = torch.get_num_threads()
+        torch.set_num_threads(WARM_START_THREADS)
+        return self
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.before)
+        return False
+
+
+def warm_start_final_samples(num_problems: int) -> int:
+    """Number of completions behind a warm start's ``success_rate_final``."""
+    return max(4, 512 // num_problems) * num_problems
+
+
 def warm_start_tiny(scratch_len: int = 4, *, digits: int = 1, num_problems: int = 16,
                     target: float = 0.3,
                     seed: int = 0, lr: float = 3e-3, batch_size: int = 128,
@@ -117,7 +140,9 @@ def warm_start_tiny(scratch_len: int = 4, *, digits: int = 1, num_problems: int 
     """Supervised warm start of the tiny model on ``ScratchpadSum(scratch_len, digits)``, stopped
     at the first check whose sampled success rate reaches ``target`` (so it lands in 20–60% for
     ``target`` = 0.3). Saved under ``.cache/llm/tiny-warm-<key>/`` (model, tokenizer,
-    ``warm_start.json``) and reused; returns the folder."""
+    ``warm_start.json``) and reused; returns the folder. Trained with one intra-op thread
+    whatever the process uses, so the weights (and the GRPO runs keyed on this configuration)
+    do not depend on the thread count."""
     check_int("scratch_len", scratch_len, minimum=0, maximum=256)
     check_probability("target", target)
     check_seed("seed", seed)
@@ -134,7 +159,18 @@ def warm_start_tiny(scratch_len: int = 4, *, digits: int = 1, num_problems: int 
     folder = Path(cache_dir or CACHE_DIR) / f"tiny-warm-{content_hash(params, n=12)}"
     if (folder / "warm_start.json").exists() and not refresh:
         return folder
-    cpu_threads()
+    with _single_thread():
+        info, model, tok = _train_warm_start(params, scratch_len, digits, num_problems, target, seed,
+                                             lr, batch_size, max_steps, check_every, optim, verbose)
+    with atomic_directory(folder) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        save_char_tokenizer(tok, tmp)
+        (tmp / "warm_start.json").write_text(json.dumps(info, indent=1))
+    return folder
+
+
+def _train_warm_start(params, scratch_len, digits, num_problems, target, seed, lr, batch_size,
+                      max_steps, check_every, optim, verbose):
     task = ScratchpadSum(scratch_len, digits, num_problems)
     model, tok = build_tiny_model(seed)
     rng = np.random.default_rng(seed)
@@ -163,18 +199,16 @@ def warm_start_tiny(scratch_len: int = 4, *, digits: int = 1, num_problems: int 
             if rate >= target:
                 reached = step
                 break
-    final = success_rate(model, task, tok, samples_per_problem=max(4, 512 // len(pairs)),
+    n_final = warm_start_final_samples(len(pairs))
+    final = success_rate(model, task, tok, samples_per_problem=n_final // len(pairs),
                          seed=seed + 10**6)
     info = {"params": params, "task": task.name, "steps": step, "reached_target": reached is not None,
             "success_rate_check": history[-1][2] if history else None,
-            "success_rate_final": final, "seconds": time.perf_counter() - t0,
+            "success_rate_final": final, "final_samples": n_final,
+            "torch_threads": torch.get_num_threads(), "seconds": time.perf_counter() - t0,
             "num_parameters": sum(p.numel() for p in model.parameters()),
             "history": history}
-    with atomic_directory(folder) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        save_char_tokenizer(tok, tmp)
-        (tmp / "warm_start.json").write_text(json.dumps(info, indent=1))
-    return folder
+    return info, model, tok
 
 
 def load_local_model(path):
