@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..thresholds import Bracket, first_failure
+from ..thresholds import Bracket, bootstrap_bracket, bracket_from_seeds, first_failure
 from ..validation import check_grid, check_int, check_probability
 from .runner import RunConfig, run_or_load
 
@@ -58,18 +58,96 @@ def sweep_table(results: list[dict], last: int = 5):
     return np.array(lrs), np.array(seeds), table
 
 
-def threshold(lrs, final, start: float, *, collapse_frac: float = 0.5) -> Bracket:
-    """Measured learning-rate threshold from a sweep: a rate passes when its mean final success
-    stays at or above ``collapse_frac x start`` (small rates pass: "did not collapse" is met by a
-    slow run). The first-failure ``thresholds.Bracket`` over the sorted rates;
+# The stated rule of the tiny-model sweeps (notebooks 07 and 08), fixed before the runs:
+#   J0, se  = the warm start's sampled success (``success_rate_final``, 512 completions) and its
+#             binomial standard error;
+#   per seed: stable when the mean success of the last 5 steps is >= J0 - SE_MULT * se,
+#             collapsed otherwise;
+#   per rate: passes when >= 2/3 of the seeds are stable, fails when <= 1/3, ambiguous between;
+#   threshold: the first-failure bracket (rlvr_core.thresholds.bracket_from_seeds) and a
+#             bootstrap CI over seeds of its geometric mean.
+SE_MULT = 2.0
+STABLE_BAND = (1 / 3, 2 / 3)
+
+
+def warm_start_J0(warm: dict) -> tuple[float, float]:
+    """(J0, standard error) of a warm start record (``result["warm_start"]``): its sampled success
+    over ``final_samples`` completions (older records: the count the code has always used)."""
+    from .models import warm_start_final_samples
+
+    J = float(warm["success_rate_final"])
+    n = warm.get("final_samples") or warm_start_final_samples(warm["params"]["num_problems"])
+    return J, math.sqrt(max(J * (1 - J), 1e-12) / n)
+
+
+def seed_stable(final, start: float, se: float, *, k: float = SE_MULT) -> np.ndarray:
+    """Per-seed outcome: True (stable) where the final success is >= ``start - k*se``."""
+    final = np.asarray(final, dtype=float)
+    return ~np.isnan(final) & (final >= start - k * se)
+
+
+def threshold(lrs, final, start: float, *, se: float | None = None, collapse_frac: float = 0.5,
+              band: tuple[float, float] = STABLE_BAND) -> Bracket:
+    """Measured learning-rate threshold from a sweep (``final``: [rates] or [rates, seeds]).
+
+    With ``se`` (the tiny-model rule above): a seed is stable when its final success is >=
+    ``start - 2 se``; a rate passes when the stable fraction is >= ``band[1]``, fails when <=
+    ``band[0]`` (``Bracket.ambiguous`` marks the rates in between). Without ``se`` (SmolLM2,
+    one seed and no large-sample start): a rate passes when its mean final success stays >=
+    ``collapse_frac x start``. Either way the first-failure bracket over the sorted rates;
     ``.as_tuple()`` gives (geometric mean, largest stable rate, first collapsing rate)."""
     lrs = np.asarray(check_grid("lrs", list(lrs)))
     check_probability("collapse_frac", collapse_frac)
     final = np.asarray(final, dtype=float)
+    order = np.argsort(lrs)
+    if se is not None:
+        out = seed_stable(final if final.ndim == 2 else final[:, None], start, se)
+        return bracket_from_seeds(out[order], lrs[order], band, name="lrs")
     if final.ndim == 2:
         final = np.nanmean(final, axis=1)
-    order = np.argsort(lrs)
     return first_failure(final[order] >= collapse_frac * start, lrs[order], name="lrs")
+
+
+def threshold_ci(lrs, final, start: float, se: float, *, band: tuple[float, float] = STABLE_BAND,
+                 n_boot: int = 1000, level: float = 0.9, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI over seeds of the rule's threshold estimate (NaN when fewer than
+    half the resamples give a finite bracket)."""
+    lrs = np.asarray(check_grid("lrs", list(lrs)))
+    order = np.argsort(lrs)
+    out = seed_stable(np.asarray(final, dtype=float), start, se)[order]
+    ci = bootstrap_bracket(out, lrs[order], band=band, n_boot=n_boot, seed=seed, level=level)
+    return float(ci[0]), float(ci[1])
+
+
+def stable_fraction(final, start: float, se: float) -> np.ndarray:
+    """Per rate, the fraction of seeds the rule calls stable."""
+    return seed_stable(final, start, se).mean(-1)
+
+
+def tail_slope(results: list[dict], frac: float = 0.25, key: str = "reward") -> np.ndarray:
+    """Per run, the least-squares slope (per step) of ``key`` over the last ``frac`` of its steps."""
+    check_probability("frac", frac)
+    out = []
+    for r in results:
+        y = np.array([np.nan if m.get(key) is None else m[key] for m in r["metrics"]], dtype=float)
+        n = max(2, int(round(len(y) * frac)))
+        t, y = np.arange(len(y))[-n:], y[-n:]
+        ok = ~np.isnan(y)
+        out.append(np.polyfit(t[ok], y[ok], 1)[0] if ok.sum() >= 2 else math.nan)
+    return np.array(out)
+
+
+def mean_ci(x, level: float = 0.9) -> tuple[float, float, float]:
+    """(mean, low, high): Student-t interval of the mean of independent values (seeds)."""
+    from scipy import stats
+
+    x = np.asarray(x, dtype=float)
+    x = x[~np.isnan(x)]
+    m = float(x.mean())
+    if len(x) < 2:
+        return m, math.nan, math.nan
+    h = float(stats.t.ppf((1 + level) / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return m, m - h, m + h
 
 
 def log_grid(lo: float, hi: float, n: int) -> list[float]:
@@ -92,8 +170,8 @@ def tiny_plan(profile: str = "default") -> dict:
                 "plateau_lr": 0.03, "plateau_seeds": (0, 1, 2),
                 "adamw_lrs": log_grid(1e-4, 0.1, 7), "adamw_seeds": (0, 1)}
     return {"lrs": log_grid(0.003, 1.0, 7), "seeds": (0, 1, 2), "steps": 30,
-            "compare_seeds": (0, 1), "lengths": (2, 16), "plateau_steps": 200,
-            "plateau_lr": 0.03, "plateau_seeds": (0,),
+            "compare_seeds": (0, 1, 2), "lengths": (2, 16), "plateau_steps": 200,
+            "plateau_lr": 0.03, "plateau_seeds": (0, 1, 2),
             "adamw_lrs": log_grid(1e-4, 0.1, 7), "adamw_seeds": (0,)}
 
 
@@ -112,8 +190,7 @@ def tiny_all_configs(plan: dict) -> dict:
     for lt in ("grpo", "dr_grpo", "dapo"):
         for L in (short, long_):
             if (lt, L) not in out:
-                seeds = plan["compare_seeds"] if lt != "dapo" else plan["compare_seeds"][:1]
-                out[(lt, L)] = tiny_sweep_configs(plan, lt, L, seeds)
+                out[(lt, L)] = tiny_sweep_configs(plan, lt, L, plan["compare_seeds"])
     out[("plateau", short)] = [RunConfig(**TINY_COMMON, scratch_len=short,
                                          learning_rate=plan["plateau_lr"], loss_type="grpo",
                                          max_steps=plan["plateau_steps"], seed=s)
