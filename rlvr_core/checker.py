@@ -26,6 +26,7 @@ It is a local, one-step prediction from sampled responses, not a guarantee.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -112,13 +113,23 @@ def _flat(grads: Sequence[torch.Tensor]) -> torch.Tensor:
     return torch.cat([g.reshape(-1) for g in grads])
 
 
-@torch.no_grad()
-def _shift(params: Sequence[torch.Tensor], direction: torch.Tensor, t: float) -> None:
-    offset = 0
-    for p in params:
-        n = p.numel()
-        p.add_(direction[offset:offset + n].view_as(p).to(p.dtype), alpha=t)
-        offset += n
+@contextmanager
+def shifted_parameters(params: Sequence[torch.Tensor], direction: torch.Tensor, t: float):
+    """Inside the block the parameters are theta + t * direction (``direction`` flat, in the order
+    of ``params``); afterwards they are restored bit for bit, whatever happened inside."""
+    saved = [p.detach().clone() for p in params]
+    try:
+        with torch.no_grad():
+            offset = 0
+            for p in params:
+                n = p.numel()
+                p.add_(direction[offset:offset + n].view_as(p).to(p.dtype), alpha=t)
+                offset += n
+        yield
+    finally:
+        with torch.no_grad():
+            for p, v in zip(params, saved):
+                p.copy_(v)
 
 
 def _conditional_moments(x: torch.Tensor, mask: torch.Tensor):
@@ -180,17 +191,12 @@ def probe_step_size(log_prob_fn: Callable[[], torch.Tensor], params: Sequence[to
     P, G = r.shape
     a, w_norm, g_norm = float(w @ g), float(w.norm()), float(g.norm())
     u = w / max(w_norm, 1e-300)
+    lp0 = lp64.detach()
     with torch.no_grad():
-        lp0 = lp64.detach()
-        saved = [p.detach().clone() for p in params]
-        try:
-            _shift(params, u, eps)
+        with shifted_parameters(params, u, eps):
             lp_plus = log_prob_fn().double()
-            _shift(params, u, -2 * eps)
+        with shifted_parameters(params, u, -eps):
             lp_minus = log_prob_fn().double()
-        finally:  # restore bit for bit, whatever happened
-            for p, v in zip(params, saved):
-                p.copy_(v)
     s = (lp_plus - lp_minus) / (2 * eps)          # <u, grad log pi(o)>
     h = (lp_plus - 2 * lp0 + lp_minus) / eps**2     # u' Hess log pi(o) u
     plus, minus = r.bool() & mixed.unsqueeze(-1), (~r.bool()) & mixed.unsqueeze(-1)

@@ -24,7 +24,7 @@ def probe_policy(policy, theta, group_size: int, *, algorithm: str = "grpo_no_le
     from .validation import check_seed
 
     check_int("group_size", group_size, minimum=2)
-    theta = policy._check_theta(theta).detach().clone().requires_grad_(True)
+    theta = policy.check_theta(theta).detach().clone().requires_grad_(True)
     gen = torch.Generator().manual_seed(check_seed("seed", seed))
     idx = sample_responses(policy, theta.detach(), group_size, gen)
     rewards = torch.gather(policy.rewards, 1, idx)
@@ -46,8 +46,8 @@ def one_step_threshold(policy, theta, w, etas, *, keep: float = 0.0) -> Bracket:
         raise ValueError(f"etas has shape {tuple(etas.shape)}: expected a 1-D grid of steps")
     etas = torch.tensor(check_grid("etas", etas.tolist(), increasing=True), dtype=torch.float64)
     check_probability("keep", keep, open_interval=False)
-    theta = policy._check_theta(theta).detach()
-    w = policy._check_theta(w).detach()
+    theta = policy.check_theta(theta).detach()
+    w = policy.check_theta(w).detach()
     slope = float(w @ exact_gap(policy, theta).gap.mean(0))
     base = torch.logit(success_prob(policy, theta)).mean()
     gain = torch.logit(success_prob(policy, theta + etas[:, None] * w)).mean(-1) - base

@@ -56,7 +56,7 @@ def success_prob(policy: ResponsePolicy, theta) -> torch.Tensor:
 
 def score_matrix(policy: ResponsePolicy, theta) -> torch.Tensor:
     """grad_theta log pi(o|q) for every prompt and response, by autograd: ``[P, N, d]``."""
-    theta = policy._check_theta(theta)
+    theta = policy.check_theta(theta)
     if theta.ndim != 1:
         raise ValueError(f"theta has shape {tuple(theta.shape)}: expected a flat vector [d]")
     return jacrev(policy.log_probs)(theta)
@@ -75,12 +75,12 @@ def exact_gap(policy: ResponsePolicy, theta) -> GapStats:
 
 def grad_success_prob(policy: ResponsePolicy, theta) -> torch.Tensor:
     """grad J_q by differentiating J_q itself (no identity used): ``[P, d]``."""
-    return jacrev(lambda t: success_prob(policy, t))(policy._check_theta(theta))
+    return jacrev(lambda t: success_prob(policy, t))(policy.check_theta(theta))
 
 
 def grad_log_odds(policy: ResponsePolicy, theta) -> torch.Tensor:
     """grad logit J_q by differentiating logit J_q itself: ``[P, d]``."""
-    return jacrev(lambda t: torch.logit(success_prob(policy, t)))(policy._check_theta(theta))
+    return jacrev(lambda t: torch.logit(success_prob(policy, t)))(policy.check_theta(theta))
 
 
 def _second_derivative_along(f, theta, w):
@@ -91,7 +91,7 @@ def _second_derivative_along(f, theta, w):
 
 def log_odds_curvature(policy: ResponsePolicy, theta, w) -> torch.Tensor:
     """d^2/dt^2 logit J_q(theta + t w) at t = 0, by autograd: ``[P]``."""
-    theta, w = policy._check_theta(theta), policy._check_theta(w)
+    theta, w = policy.check_theta(theta), policy.check_theta(w)
     return _second_derivative_along(lambda t: torch.logit(success_prob(policy, t)), theta, w)
 
 
@@ -103,7 +103,7 @@ def curvature_identity(policy: ResponsePolicy, theta, w) -> torch.Tensor:
     where + and - are the conditional laws given r = 1 and r = 0.
     """
     _require_both_outcomes(policy)
-    theta, w = policy._check_theta(theta), policy._check_theta(w)
+    theta, w = policy.check_theta(theta), policy.check_theta(w)
     s = score_matrix(policy, theta) @ w
     h = _second_derivative_along(policy.log_probs, theta, w)
     p, r = policy.probs(theta), policy.rewards
@@ -162,7 +162,7 @@ def finite_difference_curvature(policy: ResponsePolicy, theta, w, h: float = 1e-
     from .validation import check_positive
 
     check_positive("h", h)
-    theta, w = policy._check_theta(theta), policy._check_theta(w)
+    theta, w = policy.check_theta(theta), policy.check_theta(w)
     f = lambda t: torch.logit(success_prob(policy, theta + t * w))  # noqa: E731
     return (f(h) - 2 * f(0.0) + f(-h)) / h**2
 

@@ -20,7 +20,7 @@ from .validation import check_int, check_positive, check_seed
 DTYPE = torch.float64
 
 
-def _as_rewards(rewards) -> torch.Tensor:
+def as_rewards(rewards) -> torch.Tensor:
     r = torch.as_tensor(rewards, dtype=DTYPE)
     if r.ndim == 1:
         r = r.unsqueeze(0)
@@ -49,13 +49,15 @@ class ResponsePolicy:
         raise NotImplementedError
 
     def log_probs(self, theta: torch.Tensor) -> torch.Tensor:
-        theta = self._check_theta(theta)
+        theta = self.check_theta(theta)
         return torch.log_softmax(self.logits(theta), dim=-1)
 
     def probs(self, theta: torch.Tensor) -> torch.Tensor:
         return self.log_probs(theta).exp()
 
-    def _check_theta(self, theta) -> torch.Tensor:
+    def check_theta(self, theta) -> torch.Tensor:
+        """theta as a float64 tensor whose last axis is the parameter dimension (a clear error
+        otherwise); every function that takes a policy's parameters goes through it."""
         theta = torch.as_tensor(theta, dtype=DTYPE)
         if theta.ndim == 0 or theta.shape[-1] != self.dim:
             raise ValueError(f"theta has shape {tuple(theta.shape)}: expected [..., {self.dim}]")
@@ -77,7 +79,7 @@ class LogLinearPolicy(ResponsePolicy):
             raise ValueError(f"features has shape {tuple(phi.shape)}: expected [P, N, d] or [N, d] "
                              "with N >= 1 and d >= 1")
         self.features = phi
-        self.rewards = _as_rewards(rewards)
+        self.rewards = as_rewards(rewards)
         if self.rewards.shape != phi.shape[:2]:
             raise ValueError(f"rewards has shape {tuple(self.rewards.shape)}: expected "
                              f"{tuple(phi.shape[:2])} to match features [P, N, d]")
@@ -113,7 +115,7 @@ class MLPPolicy(ResponsePolicy):
         if phi.ndim != 3 or phi.shape[1] == 0 or phi.shape[2] == 0:
             raise ValueError(f"features has shape {tuple(phi.shape)}: expected [P, N, k] or [N, k]")
         self.features = phi
-        self.rewards = _as_rewards(rewards)
+        self.rewards = as_rewards(rewards)
         if self.rewards.shape != phi.shape[:2]:
             raise ValueError(f"rewards has shape {tuple(self.rewards.shape)}: expected "
                              f"{tuple(phi.shape[:2])} to match features")

@@ -22,7 +22,7 @@ import torch
 from torch.func import hessian, jacrev
 
 from .gap import score_matrix
-from .policies import DTYPE, ResponsePolicy, _as_rewards
+from .policies import DTYPE, ResponsePolicy, as_rewards
 from .validation import check_choice, check_int, check_positive, check_probability, check_seed
 
 REWARD_RULES = ("all_correct", "answer_last")
@@ -59,7 +59,7 @@ def enumerate_sequences(vocab_size: int, length: int) -> torch.Tensor:
 def sequence_rewards(seqs: torch.Tensor, rule, correct: int = 0) -> torch.Tensor:
     """Binary reward of each sequence ``[N, T]`` under a rule name or a callable -> ``[N]``."""
     if callable(rule):
-        return _as_rewards(rule(seqs))[0]
+        return as_rewards(rule(seqs))[0]
     check_choice("reward", rule, REWARD_RULES)
     if rule == "all_correct":
         return (seqs == correct).all(-1).to(DTYPE)
@@ -89,7 +89,7 @@ class _Autoregressive(ResponsePolicy):
         raise NotImplementedError
 
     def log_probs(self, theta) -> torch.Tensor:
-        theta = self._check_theta(theta)
+        theta = self.check_theta(theta)
         lp = self.token_log_probs(theta)  # [..., V+1, V]
         per_token = lp[..., self._prev, self._tok]  # [..., N, T]
         return per_token.sum(-1).unsqueeze(-2)  # [..., 1, N]
@@ -172,7 +172,7 @@ def token_constants(policy: _Autoregressive, theta) -> dict:
     if not isinstance(policy, _Autoregressive):
         raise ValueError(f"policy={type(policy).__name__} is invalid: expected an "
                          "AutoregressiveLogLinear or AutoregressiveMLP")
-    theta = policy._check_theta(theta)
+    theta = policy.check_theta(theta)
     if theta.ndim != 1:
         raise ValueError(f"theta has shape {tuple(theta.shape)}: expected a flat vector [d]")
     T = policy.length

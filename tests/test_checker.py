@@ -140,3 +140,20 @@ def test_llm_line_search_needs_an_increasing_grid():
 
     with pytest.raises(ValueError, match=r"learning_rates=.*expected a strictly increasing"):
         one_step_line_search(RunConfig(), [0.1, 0.01])
+
+
+def test_shifted_parameters_restores_bit_for_bit_even_after_an_error():
+    from rlvr_core.checker import shifted_parameters
+
+    params = [torch.randn(3, dtype=torch.float32), torch.randn(2, 2, dtype=torch.float32)]
+    before = [p.clone() for p in params]
+    direction = torch.ones(7)
+    with shifted_parameters(params, direction, 0.5):
+        assert torch.allclose(params[0], before[0] + 0.5)
+    assert all(torch.equal(p, b) for p, b in zip(params, before))
+    try:
+        with shifted_parameters(params, direction, 1e3):
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert all(torch.equal(p, b) for p, b in zip(params, before))

@@ -103,7 +103,7 @@ def one_step_line_search(cfg: RunConfig, learning_rates, *, num_prompts: int = 1
     with ``eval_samples`` fresh completions per prompt — on held-out problems when the task has
     enough of them — with the same sampling seed at every lr (common random numbers). Returns ``lrs``, ``J`` (after the step), ``J0`` and ``se`` (the
     binomial standard error of one estimate)."""
-    from ..checker import _shift, update_and_gap
+    from ..checker import shifted_parameters, update_and_gap
     from ..validation import check_grid
 
     lrs = check_grid("learning_rates", learning_rates, increasing=True)
@@ -112,7 +112,6 @@ def one_step_line_search(cfg: RunConfig, learning_rates, *, num_prompts: int = 1
     model, tok, task, b, log_probs = _probe_batch(cfg, num_prompts, seed, torch.float32)
     w, _, _ = update_and_gap(log_probs, b["params"], b["rewards"], b["lengths"], b["algorithm"],
                              cfg.max_completion_length)
-    saved = [p.detach().clone() for p in b["params"]]
 
     # Evaluate on other problems of the task when it has enough (SmolLM2's 100 sums), else on the
     # same ones (the tiny task's 16 training problems are its whole training distribution).
@@ -122,17 +121,9 @@ def one_step_line_search(cfg: RunConfig, learning_rates, *, num_prompts: int = 1
         return float(_sample(cfg, model, tok, task, eval_prompts, eval_samples, seed + 1)[3].mean())
 
     J0, J = success(), []
-    try:
-        for lr in lrs:
-            _shift(b["params"], w, lr)
+    for lr in lrs:
+        with shifted_parameters(b["params"], w, lr):
             J.append(success())
-            with torch.no_grad():
-                for p, v in zip(b["params"], saved):
-                    p.copy_(v)
-    finally:
-        with torch.no_grad():
-            for p, v in zip(b["params"], saved):
-                p.copy_(v)
     n = num_prompts * eval_samples
     return {"lrs": lrs, "J": J, "J0": J0, "se": (max(J0 * (1 - J0), 1 / n) / n) ** 0.5,
             "probe_success": float(b["rewards"].mean())}
