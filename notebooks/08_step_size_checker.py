@@ -33,7 +33,7 @@ from rlvr_core.checks import expect
 from rlvr_core.llm.probe import line_search_cached, threshold_from_line_search
 from rlvr_core.llm.smollm2 import is_available as smollm2_available
 from rlvr_core.llm.sweeps import (load_cached, log_grid, run_all, smollm2_configs, sweep_table,
-                                  threshold, tiny_all_configs, tiny_plan)
+                                  threshold, tiny_all_configs, tiny_plan, warm_start_J0)
 from rlvr_core.figures import savefig, set_style, show
 from rlvr_core.nbutils import versions
 from rlvr_core.validation import check_int, check_profile, check_seed
@@ -179,8 +179,8 @@ comparison, searches = [], {}
 for loss_type, L in SETTINGS:
     runs = run_all(CONFIGS[(loss_type, L)], progress=False)      # notebook 07's cached sweep
     lrs, _, final = sweep_table(runs)
-    start = float(np.mean([r["metrics"][0]["reward"] for r in runs]))
-    measured, stable, collapsed = threshold(lrs, final, start).as_tuple()
+    start, start_se = warm_start_J0(runs[0]["warm_start"])    # notebook 07's J0 and rule
+    measured, stable, collapsed = threshold(lrs, final, start, se=start_se).as_tuple()
     search = line_search_cached(CONFIGS[(loss_type, L)][0], LINE_LRS, num_prompts=16, eval_samples=32, seed=SEED)
     searches[(loss_type, L)] = search
     predicted, safe, unsafe = threshold_from_line_search(search).as_tuple()

@@ -124,6 +124,23 @@ def stable_fraction(final, start: float, se: float) -> np.ndarray:
     return seed_stable(final, start, se).mean(-1)
 
 
+# Fixed-rate runs: the tail (last quarter of the steps) is "flat" when the 90% t-interval over
+# seeds of its least-squares slope lies inside +-FLAT_SLOPE per 100 steps, "still rising" when
+# the interval lies above 0, "falling" below 0, "undetermined" otherwise.
+FLAT_SLOPE = 0.05
+
+
+def tail_state(low: float, high: float, flat: float = FLAT_SLOPE) -> str:
+    """The fixed-rate rule's verdict from the CI (per 100 steps) of the tail slope."""
+    if -flat <= low and high <= flat:
+        return "flat"
+    if low > 0:
+        return "still rising"
+    if high < 0:
+        return "falling"
+    return "undetermined"
+
+
 def tail_slope(results: list[dict], frac: float = 0.25, key: str = "reward") -> np.ndarray:
     """Per run, the least-squares slope (per step) of ``key`` over the last ``frac`` of its steps."""
     check_probability("frac", frac)
@@ -166,11 +183,11 @@ def tiny_plan(profile: str = "default") -> dict:
     """Sizes of notebook 07's tiny-model experiments per profile."""
     if profile == "full":
         return {"lrs": log_grid(0.003, 1.0, 9), "seeds": (0, 1, 2, 3, 4), "steps": 60,
-                "compare_seeds": (0, 1, 2), "lengths": (2, 16), "plateau_steps": 400,
+                "compare_seeds": (0, 1, 2), "lengths": (2, 16), "plateau_steps": 1000,
                 "plateau_lr": 0.03, "plateau_seeds": (0, 1, 2),
                 "adamw_lrs": log_grid(1e-4, 0.1, 7), "adamw_seeds": (0, 1)}
     return {"lrs": log_grid(0.003, 1.0, 7), "seeds": (0, 1, 2), "steps": 30,
-            "compare_seeds": (0, 1, 2), "lengths": (2, 16), "plateau_steps": 200,
+            "compare_seeds": (0, 1, 2), "lengths": (2, 16), "plateau_steps": 600,
             "plateau_lr": 0.03, "plateau_seeds": (0, 1, 2),
             "adamw_lrs": log_grid(1e-4, 0.1, 7), "adamw_seeds": (0,)}
 
