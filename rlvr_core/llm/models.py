@@ -84,15 +84,28 @@ def _encode_batch(task: ScratchpadSum, tok, pairs, rng):
 
 
 @torch.no_grad()
-def sample_completions(model, tok, prompts: list[str], max_new_tokens: int,
-                       temperature: float = 1.0, seed: int = 0) -> list[str]:
-    """Sampled completions (decoded, special tokens dropped), as TRL's generation sees them."""
-    torch.manual_seed(seed)
+def sample(model, tok, prompts: list[str], max_new_tokens: int, temperature: float = 1.0,
+           seed: int = 0):
+    """One sampled completion per prompt, as TRL's generation makes them (pure temperature
+    sampling): the tokenized prompts, the completion ids and TRL's completion mask (every token up
+    to and including the first <eos>), and the decoded texts."""
     enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    torch.manual_seed(seed)
     out = model.generate(**enc, do_sample=True, temperature=temperature, top_k=0, top_p=1.0,
                          max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id,
                          eos_token_id=tok.eos_token_id)
-    return tok.batch_decode(out[:, enc.input_ids.shape[1]:], skip_special_tokens=True)
+    completion = out[:, enc.input_ids.shape[1]:]
+    is_eos = completion == tok.eos_token_id
+    first_eos = torch.where(is_eos.any(1), is_eos.int().argmax(1), completion.shape[1])
+    mask = (torch.arange(completion.shape[1])[None] <= first_eos[:, None]).long()
+    texts = tok.batch_decode(completion * mask + tok.pad_token_id * (1 - mask), skip_special_tokens=True)
+    return enc, completion, mask, texts
+
+
+def sample_completions(model, tok, prompts: list[str], max_new_tokens: int,
+                       temperature: float = 1.0, seed: int = 0) -> list[str]:
+    """Sampled completions (decoded, special tokens dropped), as TRL's generation sees them."""
+    return sample(model, tok, prompts, max_new_tokens, temperature, seed)[3]
 
 
 def success_rate(model, task, tok, *, samples_per_problem: int = 2, temperature: float = 1.0,

@@ -46,7 +46,7 @@ def _probe_batch(cfg: RunConfig, num_prompts: int, seed: int, dtype=torch.float6
     model, tok = _load(cfg, resolve_model(cfg))
     model = model.to(dtype)
     model.eval()
-    task = cfg._task()
+    task = cfg.make_task()
     prompts = _prompts(cfg, task, tok, num_prompts)
     G = cfg.num_generations
     enc, completion, mask, rewards = _sample(cfg, model, tok, task, prompts, G, seed)
@@ -62,21 +62,12 @@ def _probe_batch(cfg: RunConfig, num_prompts: int, seed: int, dtype=torch.float6
     return model, tok, task, batch, log_probs
 
 
-@torch.no_grad()
 def _sample(cfg, model, tok, task, prompts, G, seed):
     """G completions per prompt (token ids, TRL's completion mask) and their verified rewards."""
-    enc = tok([p for p in prompts for _ in range(G)], return_tensors="pt", padding=True,
-              add_special_tokens=False)
-    torch.manual_seed(seed)
-    out = model.generate(**enc, do_sample=True, temperature=cfg.temperature, top_k=0, top_p=1.0,
-                         max_new_tokens=cfg.max_completion_length,
-                         pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-    completion = out[:, enc.input_ids.shape[1]:]
-    is_eos = completion == tok.eos_token_id
-    # as TRL: every token up to and including the first <eos>
-    first_eos = torch.where(is_eos.any(1), is_eos.int().argmax(1), completion.shape[1])
-    mask = (torch.arange(completion.shape[1])[None] <= first_eos[:, None]).long()
-    texts = tok.batch_decode(completion * mask + tok.pad_token_id * (1 - mask), skip_special_tokens=True)
+    from .models import sample
+
+    enc, completion, mask, texts = sample(model, tok, [p for p in prompts for _ in range(G)],
+                                          cfg.max_completion_length, cfg.temperature, seed)
     rewards = torch.tensor([task.verify(prompts[i // G], t) for i, t in enumerate(texts)],
                            dtype=torch.float64).reshape(len(prompts), G)
     return enc, completion, mask, rewards

@@ -168,10 +168,10 @@ class RunConfig:
             raise ValueError(f"task={self.task!r} is invalid: the tiny model is trained on "
                              "'scratchpad_sum' (or runs the 'math' pipeline check)")
         if (self.model == "tiny" and self.task == "scratchpad_sum"
-                and self.max_completion_length < self._task().max_response_length):
+                and self.max_completion_length < self.make_task().max_response_length):
             raise ValueError(
                 f"max_completion_length={self.max_completion_length} is invalid: expected >= "
-                f"{self._task().max_response_length}, the length of a correct response")
+                f"{self.make_task().max_response_length}, the length of a correct response")
         if self.model == "path":
             if not self.model_path:
                 raise ValueError("model_path=None is invalid: expected a local model folder when model='path'")
@@ -207,7 +207,7 @@ class RunConfig:
             raise ValueError(f"dataset_path={self.dataset_path!r} is invalid: expected an existing "
                              f"{'/'.join(DATA_FORMATS)} file or 'sample'")
 
-    def _task(self, chat: bool | None = None):
+    def make_task(self, chat: bool | None = None):
         from .task import ChatSum, MathDataset, ScratchpadSum
 
         if self.task == "scratchpad_sum":
@@ -385,7 +385,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
         cpu_threads()
     where = resolve_model(cfg)
     model, tok = _load(cfg, where)
-    task = cfg._task(chat=getattr(tok, "chat_template", None) is not None)
+    task = cfg.make_task(chat=getattr(tok, "chat_template", None) is not None)
     reward = VerifierReward(task)
     tmp = output_dir or cfg.output_dir or tempfile.mkdtemp(prefix="grpo-")
     fields = grpo_config_fields(cfg, tmp)
@@ -462,8 +462,3 @@ def run_or_load(cfg: RunConfig, *, refresh: bool = False, results_dir=None,
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(res, indent=1, sort_keys=True) + "\n")
     return res
-
-
-def series(result: dict, key: str):
-    """One per-step metric of a run as a list (None where missing)."""
-    return [m.get(key) for m in result["metrics"]]
