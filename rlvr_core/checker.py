@@ -33,6 +33,7 @@ from typing import Callable, Sequence
 import torch
 
 from .directions import ALGORITHMS, group_advantages, population_direction, response_weights
+from .gap import group_gap_weights
 from .validation import check_choice, check_int, check_positive, check_probability
 
 MOMENTS = ("worst_case", "martingale")
@@ -149,12 +150,9 @@ def update_and_gap(log_prob_fn: Callable[[], torch.Tensor], params: Sequence[tor
     lp = log_prob_fn()
     if lp.shape != rewards.shape:
         raise ValueError(f"log_prob_fn returned shape {tuple(lp.shape)}: expected {tuple(rewards.shape)}")
-    mixed = (rewards.sum(-1) > 0) & (rewards.sum(-1) < G)
     coef_w = (group_advantages(rewards, ALGORITHMS[algorithm][0])
               * response_weights(algorithm, lengths, max_length) / (G * P))
-    n_plus, n_minus = rewards.sum(-1, keepdim=True), (1 - rewards).sum(-1, keepdim=True)
-    coef_g = ((rewards / n_plus.clamp_min(1) - (1 - rewards) / n_minus.clamp_min(1))
-              * mixed.unsqueeze(-1) / mixed.sum().clamp_min(1))
+    coef_g = group_gap_weights(rewards)[0]
     lp64 = lp.double()
     w = _flat(torch.autograd.grad((coef_w * lp64).sum(), params, retain_graph=True)).double()
     g = _flat(torch.autograd.grad((coef_g * lp64).sum(), params)).double()

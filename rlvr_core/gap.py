@@ -192,3 +192,21 @@ def mc_gap_errors(policy: ResponsePolicy, theta, sample_sizes, seeds) -> torch.T
             est = mc_gap(policy, theta, int(n), seed=int(seed)).gap
             errs[i, j] = (est - exact).norm() / exact.norm()
     return errs
+
+
+def group_gap_weights(rewards: torch.Tensor, normalise: bool = True) -> tuple[torch.Tensor, int]:
+    """The sampled Gradient Gap as weights on the responses' scores: for rewards ``[P, G]``
+    (P groups of G responses, binary), coefficients ``c`` such that ``sum c_i s_i`` is the mean over
+    mixed groups of (mean score of the correct responses - mean score of the incorrect ones), and
+    the number of mixed groups (groups that are all correct or all wrong carry no gap). With
+    ``normalise=False`` the sum over mixed groups instead of the mean (what one process contributes
+    before totals are reduced across processes)."""
+    correct = (rewards > 0.5).double()
+    n_plus = correct.sum(-1, keepdim=True)
+    n_minus = rewards.shape[-1] - n_plus
+    mixed = (n_plus > 0) & (n_minus > 0)
+    c = torch.where(correct > 0, 1.0 / n_plus.clamp(min=1), -1.0 / n_minus.clamp(min=1)) * mixed
+    n_mixed = int(mixed.sum())
+    if n_mixed and normalise:
+        c = c / n_mixed
+    return c, n_mixed

@@ -60,16 +60,9 @@ def gap_weights(rewards: torch.Tensor, group_size: int, normalise: bool = True) 
     if rewards.numel() % group_size:
         raise ValueError(f"rewards of size {rewards.numel()} are invalid: expected whole groups of "
                          f"{group_size} (per_device_train_batch_size a multiple of num_generations)")
-    r = rewards.reshape(-1, group_size).double()
-    correct = (r > 0.5).double()
-    n_plus = correct.sum(1, keepdim=True)
-    n_minus = group_size - n_plus
-    mixed = (n_plus > 0) & (n_minus > 0)
-    c = torch.where(correct > 0, 1.0 / n_plus.clamp(min=1), -1.0 / n_minus.clamp(min=1))
-    c = c * mixed
-    n_mixed = int(mixed.sum())
-    if n_mixed and normalise:
-        c = c / n_mixed
+    from ..gap import group_gap_weights
+
+    c, n_mixed = group_gap_weights(rewards.reshape(-1, group_size).double(), normalise)
     return c.reshape(-1), n_mixed
 
 
