@@ -15,7 +15,7 @@ import torch
 
 from .directions import ALGORITHMS, sampled_direction
 from .policies import DTYPE
-from .sim import few_threads
+from .threads import few_threads
 from .token_policies import (_check_features, _lengths_tensor, curvature_bound, model_gap,
                              model_success)
 from .validation import check_choice, check_int, check_seed

@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 
 from .policies import DTYPE, ResponsePolicy, circle_features
-from .sim import SimResult, few_threads
+from .sim import SimResult
+from .threads import few_threads
 from .theory import cumulative_progress
 from .validation import check_int, check_positive, check_seed
 

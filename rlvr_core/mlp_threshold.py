@@ -25,7 +25,7 @@ import torch
 from torch.func import jvp
 
 from .policies import DTYPE
-from .sim import few_threads
+from .threads import few_threads
 from .thresholds import Bracket, first_failure
 from .validation import check_grid, check_int, check_positive, check_probability, check_seed
 

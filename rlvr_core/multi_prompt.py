@@ -21,7 +21,7 @@ import torch
 from .answer_last import run_direction, sample_answer_last
 from .directions import ALGORITHMS
 from .policies import DTYPE
-from .sim import few_threads
+from .threads import few_threads
 from .token_policies import _check_features, model_success
 from .validation import check_choice, check_int, check_seed
 

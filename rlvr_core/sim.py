@@ -18,7 +18,6 @@ cumulative progress M_q(k) = sum [Delta mu_q]_+ eta, eta_k and ||w_k||.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -27,11 +26,11 @@ from . import theory
 from .directions import ALGORITHMS, population_direction, sampled_direction
 from .policies import DTYPE
 from .thresholds import Bracket, bracket_from_seeds
+from .threads import few_threads
 from .validation import check_choice, check_grid, check_int, check_positive, check_seed
 
 STEP_RULES = ("constant", "theorem1", "companion", "sharp")
 DIRECTIONS = ("gap", "decaying_alignment", *ALGORITHMS)
-SMALL_BATCH = 1 << 18  # below this many feature entries the engine runs on one thread
 
 
 @dataclass
@@ -175,19 +174,6 @@ def simulate(features, rewards, theta0, etas, num_steps: int, *, direction: str 
         return _simulate(phi, r, theta, eta0, K, direction, step_rule, group_size, seed,
                          alignment_decay, max_eta, record_theta)
 
-
-@contextmanager
-def few_threads(numel: int = 0):
-    """Small batches run faster on one thread (intra-op threading only adds overhead there,
-    and much more on a loaded machine); the previous setting is restored afterwards.
-    ``numel`` is the batch's size; the default (0) always means one thread."""
-    previous = torch.get_num_threads()
-    if numel < SMALL_BATCH:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _simulate(phi, r, theta, eta0, K, direction, step_rule, group_size, seed, alignment_decay,

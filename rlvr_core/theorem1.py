@@ -26,7 +26,8 @@ import torch
 
 from . import theory
 from .policies import DTYPE
-from .sim import SimResult, _check_batch, few_threads, gap_stats, simulate
+from .sim import SimResult, _check_batch, gap_stats, simulate
+from .threads import few_threads
 from .thresholds import Bracket, first_failure
 from .validation import check_choice, check_grid, check_int, check_positive
 

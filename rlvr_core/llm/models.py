@@ -10,23 +10,13 @@ import numpy as np
 import torch
 
 from ..provenance import LLM_CACHE_DIR, atomic_directory, content_hash
+from ..threads import torch_threads
 from ..validation import check_int, check_positive, check_probability, check_seed
 from .task import ScratchpadSum
 from .tokenizer import build_char_tokenizer, load_char_tokenizer, save_char_tokenizer
 
 CACHE_DIR = LLM_CACHE_DIR
 
-
-def cpu_threads() -> int:
-    """Use ``RLVR_TORCH_THREADS`` (default 1) intra-op threads on CPU. Tiny models gain nothing
-    from more threads, and on a shared 2-core machine two threads per process were measured
-    ~25x slower (0.11 s vs 3.1 s per warm-start step) because of oversubscription."""
-    import os
-
-    n = int(os.environ.get("RLVR_TORCH_THREADS", "1"))
-    if n >= 1 and torch.get_num_threads() != n:
-        torch.set_num_threads(n)
-    return torch.get_num_threads()
 
 
 def tiny_config(vocab_size: int, *, hidden_size: int = 64, num_layers: int = 2, num_heads: int = 4,
@@ -124,20 +114,6 @@ def success_rate(model, task, tok, *, samples_per_problem: int = 2, temperature:
 WARM_START_THREADS = 1
 
 
-class _single_thread:
-    """Run a block with one intra-op thread and restore the previous count: the warm start's
-    weights then do not depend on ``RLVR_TORCH_THREADS`` or the machine's core count (float
-    reductions split over threads add in a different order)."""
-
-    def __enter__(self):
-        self.before = torch.get_num_threads()
-        torch.set_num_threads(WARM_START_THREADS)
-        return self
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.before)
-        return False
-
 
 def warm_start_final_samples(num_problems: int) -> int:
     """Number of completions behind a warm start's ``success_rate_final``."""
@@ -172,7 +148,7 @@ def warm_start_tiny(scratch_len: int = 4, *, digits: int = 1, num_problems: int 
     folder = Path(cache_dir or CACHE_DIR) / f"tiny-warm-{content_hash(params, n=12)}"
     if (folder / "warm_start.json").exists() and not refresh:
         return folder
-    with _single_thread():
+    with torch_threads(WARM_START_THREADS):
         info, model, tok = _train_warm_start(params, scratch_len, digits, num_problems, target, seed,
                                              lr, batch_size, max_steps, check_every, optim, verbose)
     with atomic_directory(folder) as tmp:

@@ -378,11 +378,11 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
 
     from .callback import (GapGRPOTrainer, GradientGapCallback, MetricsJsonlCallback,
                            StepProgressCallback)
-    from .models import cpu_threads
+    from ..threads import training_threads
     from .task import VerifierReward
 
     if cfg.use_cpu:
-        cpu_threads()
+        training_threads()
     where = resolve_model(cfg)
     model, tok = _load(cfg, where)
     task = cfg.make_task(chat=getattr(tok, "chat_template", None) is not None)
