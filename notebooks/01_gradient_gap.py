@@ -34,9 +34,8 @@ import torch
 from rlvr_core.checks import expect
 from rlvr_core.figures import savefig, set_style, show
 from rlvr_core.fit import loglog_slope
-from rlvr_core.gap import (curvature_identity, exact_gap, finite_difference_curvature,
-                           grad_success_prob, identity_errors, log_odds_curvature, mc_gap_errors,
-                           success_prob)
+from rlvr_core.gap import (curvature_checks, curvature_identity, exact_gap, grad_success_prob,
+                           identity_errors, mc_gap_errors, success_prob)
 from rlvr_core.nbutils import versions
 from rlvr_core.policies import LogLinearPolicy, MLPPolicy, circle_features, random_log_linear
 from rlvr_core.validation import check_int, check_profile, check_seed
@@ -263,19 +262,9 @@ show(fig)
 
 # %%
 curv_rows = {}
-H = 1e-3
 for name, pol in policies.items():
     w = torch.randn(pol.dim, generator=gen, dtype=torch.float64)
-    rhs = curvature_identity(pol, thetas[name], w)
-    fd, fd2 = (finite_difference_curvature(pol, thetas[name], w, h=h) for h in (H, 2 * H))
-    rounding = 4 * torch.finfo(torch.float64).eps * torch.logit(success_prob(pol, thetas[name])).abs().max() / H**2
-    curv_rows[name] = {
-        "identity vs autograd": ((rhs - log_odds_curvature(pol, thetas[name], w)).abs().max()
-                                 / rhs.abs().max()).item(),
-        "identity vs finite diff": ((rhs - fd).abs().max() / rhs.abs().max()).item(),
-        "finite diff error / its estimate": ((rhs - fd).abs().max()
-                                             / ((fd2 - fd).abs().max() / 3 + rounding)).item(),
-    }
+    curv_rows[name] = curvature_checks(pol, thetas[name], w, h=1e-3)
 curv = pd.DataFrame(curv_rows).T
 
 # %%

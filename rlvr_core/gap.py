@@ -167,6 +167,22 @@ def finite_difference_curvature(policy: ResponsePolicy, theta, w, h: float = 1e-
     return (f(h) - 2 * f(0.0) + f(-h)) / h**2
 
 
+def curvature_checks(policy: ResponsePolicy, theta, w, h: float = 1e-3) -> dict[str, float]:
+    """The curvature identity (``[P]``, enumeration) against two independent computations:
+    autograd's second derivative, and a central finite difference D(h) judged by its own error
+    estimate. D(h) = f'' + c h^2 + O(h^4), so |D(2h) - D(h)| / 3 estimates its truncation error
+    (Richardson), and float64 round-off adds about 4 eps |logit J| / h^2; the last entry is the
+    finite difference's error divided by that estimate (about 1 when the identity holds)."""
+    rhs = curvature_identity(policy, theta, w)
+    fd, fd2 = (finite_difference_curvature(policy, theta, w, h=step) for step in (h, 2 * h))
+    logit = torch.logit(success_prob(policy, policy.check_theta(theta)))
+    rounding = 4 * torch.finfo(DTYPE).eps * logit.abs().max() / h**2
+    return {"identity vs autograd": relative_error(log_odds_curvature(policy, theta, w), rhs),
+            "identity vs finite diff": relative_error(fd, rhs),
+            "finite diff error / its estimate":
+                float((rhs - fd).abs().max() / ((fd2 - fd).abs().max() / 3 + rounding))}
+
+
 def identity_errors(policy: ResponsePolicy, theta) -> dict[str, float]:
     """Relative errors of the Gradient Gap identities (notebook 01), each side computed independently:
     enumeration (mu_plus, mu_minus, g) against autograd of J and of logit J."""

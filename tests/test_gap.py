@@ -157,3 +157,18 @@ def test_bad_theta_and_sample_size():
         G.mc_gap(pol, torch.zeros(3, dtype=D), 0)
     with pytest.raises(ValueError, match="h="):
         G.finite_difference_curvature(pol, torch.zeros(3, dtype=D), torch.ones(3, dtype=D), h=-1)
+
+
+def test_curvature_checks_agree_and_the_finite_difference_meets_its_own_error_estimate():
+    """Three computations of d2/dt2 logit J: the identity, autograd, a finite difference whose
+    Richardson estimate must account for its error (ratio near 1)."""
+    from rlvr_core.gap import curvature_checks
+
+    for pol in (random_log_linear(3, 6, 4, 2, seed=5), LogLinearPolicy(circle_features(8), [1] + [0] * 7)):
+        g = torch.Generator().manual_seed(1)
+        theta = torch.randn(pol.dim, generator=g, dtype=torch.float64)
+        w = torch.randn(pol.dim, generator=g, dtype=torch.float64)
+        c = curvature_checks(pol, theta, w)
+        assert c["identity vs autograd"] < 1e-10
+        assert c["identity vs finite diff"] < 1e-4
+        assert 0.3 < c["finite diff error / its estimate"] < 2.0
