@@ -77,8 +77,9 @@ def emulate(python: Path, name: str, out: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--venv", default=str(Path(tempfile.gettempdir()) / "rlvr-colab-venv"))
-    parser.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "rlvr-colab"))
+    # inside the checkout's ignored build/ folder: a fresh clone (CI) gets a fresh environment
+    parser.add_argument("--venv", default=str(ROOT / "build" / "colab-venv"))
+    parser.add_argument("--out", default=str(ROOT / "build" / "colab"))
     parser.add_argument("names", nargs="*")
     args = parser.parse_args()
     names = args.names or sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
