@@ -16,7 +16,8 @@ class BuildWithStoredResults(build_py):
         super().run()
         if STORED.is_dir() and not self.editable_mode:
             target = Path(self.build_lib) / "rlvr_core" / "_stored_results" / "llm"
-            shutil.copytree(STORED, target, dirs_exist_ok=True,
+            shutil.rmtree(target, ignore_errors=True)  # a reused build/ must not keep removed runs
+            shutil.copytree(STORED, target,
                             ignore=lambda folder, names: [n for n in names if n.startswith(".")])
 
 

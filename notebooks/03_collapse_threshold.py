@@ -95,6 +95,17 @@ OPEN_CONFIGS = [(1, 3), (3, 1), (3, 3)]  # (prompts, most correct responses per 
 # iteration, toward 0. The paper's instance and constant are not known here; we construct
 # our own.
 #
+# *Hypotheses of the companion's instance.* $\log\pi_\theta$ twice differentiable; the update is the
+# exact Gradient Gap $w_k=g(\theta_k)$ (no sampling); a constant step $\eta$. What this notebook
+# tests is the companion's reading:
+#
+# | | paper | companion reading | difference |
+# |---|---|---|---|
+# | instance | exists, not known here | the quadratic-logit bandit below (proved), an MLP policy and log-linear policies (measured) | ours are constructed here |
+# | direction | perfectly aligned with the Gradient Gap | $w_k=g(\theta_k)$, exact population dynamics | none |
+# | threshold | of the same order as Theorem 1's | exactly $1/a$ for the quadratic-logit bandit | the constant is ours; Theorem 1's certified constant step $\min(1/a, \cdot)$ (step 7) lies below it |
+# | collapse | $J$ falls at every step, toward 0 | every step once $4a^2(a\eta-1)x_0^2>1$ | the condition on the start is explicit here |
+#
 # **[derived] The quadratic-logit bandit.** Two responses, one correct, $\theta=(x,y)$, and log-odds
 # of success $z=\operatorname{logit}J=y-a x^2$ ($a>0$): the correct response's logit has a quadratic feature.
 # A log-linear policy cannot do this (notebook 02: a single correct response on a circle keeps

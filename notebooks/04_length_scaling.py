@@ -79,6 +79,13 @@ PHI = circle_token_features(VOCAB)
 # proportion to the response length $T$, with the failure rate $1-J$, and with per-token regularity
 # constants. The paper's exact constant and which moment bound it uses are not known here.
 #
+# | | paper | companion reading | difference |
+# |---|---|---|---|
+# | moment bound | not known here (worst case or second moment) | conditional second moments (the proposition of §1b) | ours carries both factors, $(1-J)$ and $1/T$ |
+# | constants | per-token regularity | $G$, $L$: sups of the per-token score and Hessian | none known |
+# | length normalisation | removes the $T$ factor | $1/\lvert o\rvert$ at fixed $T$ is $w/T$: an identity | the empirical claim is the raw slope of $\eta^*(T)$ |
+# | what is tested | — | the expected-gain reading at a constant step, sampled GRPO, answer-last model (§3) | the one-realisation bound is derived, not swept |
+#
 # **[derived] The companion's version.** Recall Theorem 1's threshold
 # $\eta \le [\Delta\mu]_+ / \bigl(2(L_o+8G_o^2)\bigr)$ with $L_o$ the smoothness of $\log\pi(o)$ and
 # $G_o$ a bound on its score. Write $s_t=\nabla\log\pi(o_t\mid o_{<t})$ with $\|s_t\|\le G$ and
