@@ -126,7 +126,7 @@ print(errors.map(lambda e: f"{e:.0e}").to_string())
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("P1 identities, every policy: max relative error", errors.to_numpy(), at_most=1e-8,
+assert expect("P1 identities, every policy: max relative error", errors.to_numpy(), at_most=1e-8,
        why="exact float64 identities: only rounding error is allowed")
 
 # %% [markdown]
@@ -156,7 +156,7 @@ print(f"fitted slope of log(error) vs log(n): {slope:.2f}   (theory: -0.50)")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("P1 Monte-Carlo rate: slope of log error vs log n", slope, reference=-0.5, tol=0.1,
+assert expect("P1 Monte-Carlo rate: slope of log error vs log n", slope, reference=-0.5, tol=0.1,
        why="CLT rate n^-1/2; 0.1 allows the finite-sample scatter of an RMS over MC_SEEDS seeds")
 
 # %%
@@ -203,7 +203,7 @@ print(f"J swept over [{J_sweep.min():.3f}, {J_sweep.max():.3f}]; "
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("‖∇J‖/‖g‖ = J(1-J) along the sweep: max error", ratio_err, at_most=1e-8,
+assert expect("‖∇J‖/‖g‖ = J(1-J) along the sweep: max error", ratio_err, at_most=1e-8,
        why="exact float64 identity: only rounding error is allowed")
 
 # %%
@@ -273,9 +273,9 @@ print(curv.map(lambda e: f"{e:.0e}").to_string())
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("curvature identity vs autograd Hessian, every policy", curv["identity vs autograd"],
+assert expect("curvature identity vs autograd Hessian, every policy", curv["identity vs autograd"],
        at_most=1e-8, why="exact float64 identity: only rounding error is allowed")
-expect("curvature identity vs central finite differences: error / Richardson estimate, every policy",
+assert expect("curvature identity vs central finite differences: error / Richardson estimate, every policy",
        curv["finite diff error / its estimate"], at_most=2.0,
        why="O(h^2) truncation estimated by |D(2h) - D(h)|/3 plus float64 round-off (derived)")
 

@@ -164,11 +164,11 @@ print(f"MLP policy (estimated over 16 points): L_o ~ {float(L_mlp):.2f}, G_o ~ {
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("paper constant / sharp constant, every log-linear instance (identity check)", ratio,
+assert expect("paper constant / sharp constant, every log-linear instance (identity check)", ratio,
        reference=11.0, tol=1e-9, why="algebra: 16.5 D^2 / 1.5 D^2; checks the code, not the theory")
-expect("autograd max of |score| / closed-form G_o", G_est / G[:8, 0], at_most=1 + 1e-12,
+assert expect("autograd max of |score| / closed-form G_o", G_est / G[:8, 0], at_most=1 + 1e-12,
        why="the closed form is an upper bound (derived); 1e-12 rounding")
-expect("autograd max of the Hessian norm / closed-form L_o", L_est / L[:8, 0], at_most=1 + 1e-12,
+assert expect("autograd max of the Hessian norm / closed-form L_o", L_est / L[:8, 0], at_most=1 + 1e-12,
        why="the closed form is an upper bound (derived); 1e-12 rounding")
 
 # %%
@@ -259,12 +259,12 @@ print("contextual, per-prompt reading: fraction of runs with eta_0 = 0 (then fro
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("P2 Theorem 1 margin logit J_k - logit J_0 - M(k)/2, every run and step", worst,
+assert expect("P2 Theorem 1 margin logit J_k - logit J_0 - M(k)/2, every run and step", worst,
        at_least=-1e-9, why="Theorem 1 is a bound; 1e-9 is float64 round-off of the log-odds")
-expect("identity check: REINFORCE's population runs are the w = g runs (max |log-odds diff|)",
+assert expect("identity check: REINFORCE's population runs are the w = g runs (max |log-odds diff|)",
        rescaled_gap, at_most=1e-9, why="derived: eta_k w_k does not depend on the scale of w; "
        "1e-9 float64 round-off over the run")
-expect("aggregate reading: fraction of contextual runs frozen at eta_0 = 0",
+assert expect("aggregate reading: fraction of contextual runs frozen at eta_0 = 0",
        [frozen["contextual aggregate", rule][0] for rule in ("theorem1", "sharp")], at_most=0.0,
        why="derived: along w = g_bar the alignment is ||g_bar||^2 > 0")
 
@@ -349,12 +349,12 @@ for rule, nc in controls.items():
 # %%
 # NBVAL_CHECK_OUTPUT
 for rule, nc in controls.items():
-    expect(f"negative control, {RULE_NAMES[rule]}: fraction of runs violating at c <= 1",
+    assert expect(f"negative control, {RULE_NAMES[rule]}: fraction of runs violating at c <= 1",
            nc.fraction[grid_t <= 1], at_most=0.0, why="Theorem 1 (c <= 1 satisfies its hypothesis)")
-expect("negative control, paper const: fraction of runs violating at c <= 11",
+assert expect("negative control, paper const: fraction of runs violating at c <= 11",
        controls["theorem1"].fraction[grid_t <= 11], at_most=0.0,
        why="derived: c x paper bound = (c/11) x companion bound")
-expect("negative control, sharp: some run violates somewhere on the grid",
+assert expect("negative control, sharp: some run violates somewhere on the grid",
        float(controls["sharp"].fraction.max()), at_least=1.0 / NUM_INSTANCES,
        why="the control must be able to fail: one violating run")
 
@@ -416,13 +416,13 @@ print(f"median J_K: poorly aligned {float(stall.J[-1].median()):.3f}, w = g "
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("poorly aligned runs: M(K) below its derived cap", stall.M[-1] - M_cap, at_most=1e-12,
+assert expect("poorly aligned runs: M(K) below its derived cap", stall.M[-1] - M_cap, at_most=1e-12,
        why="the cap is a derived bound on a convergent series; 1e-12 rounding")
-expect("poorly aligned runs: logit gain below its derived ceiling", stall.logit_gain[-1] - gain_cap,
+assert expect("poorly aligned runs: logit gain below its derived ceiling", stall.logit_gain[-1] - gain_cap,
        at_most=1e-9, why="derived ceiling; 1e-9 float64 round-off of the log-odds")
-expect("poorly aligned runs: Theorem 1 margin", float(stall.margin.min()), at_least=-1e-9,
+assert expect("poorly aligned runs: Theorem 1 margin", float(stall.margin.min()), at_least=-1e-9,
        why="Theorem 1 is a bound; 1e-9 float64 round-off")
-expect("aligned runs end above the poorly aligned ones, every instance",
+assert expect("aligned runs end above the poorly aligned ones, every instance",
        bool(torch.all(aligned.log_odds[-1] > stall.log_odds[-1])),
        why="Theorem 1: M(K) grows without bound only for the aligned runs")
 

@@ -183,14 +183,14 @@ print(f"final J above 1/a: max {float(torch.sigmoid(z[-1])[~below.expand_as(z[-1
 # %%
 # NBVAL_CHECK_OUTPUT
 a_, pred_, lo_, hi_, meas_ = map(np.array, zip(*rows))
-expect("P3 1/a lies in the measured bracket [last converging, first collapsing), every a "
+assert expect("P3 1/a lies in the measured bracket [last converging, first collapsing), every a "
        "(identity check)", bool(np.all((lo_ <= pred_) & (pred_ < hi_))),
        why="1/a is the exact stability boundary of the iterated recurrence (derived)")
-expect("P3 width of the transition band (first collapsing / last converging), every a",
+assert expect("P3 width of the transition band (first collapsing / last converging), every a",
        hi_ / lo_, at_most=2.0, why="the prediction's criterion: a sharp threshold within 2x in eta")
-expect("runs below 1/a that gained at least K eta in log-odds", bool(lin_ok.all()),
+assert expect("runs below 1/a that gained at least K eta in log-odds", bool(lin_ok.all()),
        why="derived: z_{k+1} - z_k >= eta whenever eta <= 1/a")
-expect("runs above 1/a in the falling region that fell at every step", bool(monotone_ok.all()),
+assert expect("runs above 1/a in the falling region that fell at every step", bool(monotone_ok.all()),
        why="derived: the start condition 4a^2(a eta - 1)x_0^2 > 1 persists")
 
 # %%
@@ -261,21 +261,21 @@ print(f"from x_0 = {SMALL_X0:.3f}: library one-step value {small_onestep:.3f} (>
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("Theorem 1's certified constant step (corrected, step 7) / the collapse threshold 1/a, x_0 grid",
+assert expect("Theorem 1's certified constant step (corrected, step 7) / the collapse threshold 1/a, x_0 grid",
        corrected_grid * PATH_A, at_least=0.5, at_most=1.0,
        why="derived: min(1/a, 1/(2a) + 1/(8a^3 x0^2)) lies in [1/(2a), 1/a]")
-expect("theory.quadratic_logit_sharp_step equals the corrected constant step at the path start",
+assert expect("theory.quadratic_logit_sharp_step equals the corrected constant step at the path start",
        bound_T1_onestep, reference=bound_T1, tol=1e-12 * bound_T1,
        why="identity: x_0^2 >= 1/(4a^2) there, so the minimum is the one-step value (rounding)")
-expect("negative control: the one-step value from x_0^2 < 1/(4a^2), used as a constant step, "
+assert expect("negative control: the one-step value from x_0^2 < 1/(4a^2), used as a constant step, "
        "ends below its start", float(small_z[-1, 0] - small_z[0, 0]), at_most=0.0,
        why="derived: it exceeds 1/a, and every constant step above 1/a collapses (step 5)")
-expect("the corrected constant step from the same start gains at least K eta",
+assert expect("the corrected constant step from the same start gains at least K eta",
        float(small_z[-1, 1] - small_z[0, 1]), at_least=40 * small_corrected - 1e-9,
        why="derived: eta <= 1/a gives z_{k+1} - z_k >= eta (step 4)")
 for j, eta in enumerate(PATH_ETAS):
     fell_every_step = bool((path_z[1:, j] < path_z[:-1, j]).all())
-    expect(f"eta = {eta:g} ({'above' if eta > 1 / PATH_A else 'below'} 1/a): J fell at every step",
+    assert expect(f"eta = {eta:g} ({'above' if eta > 1 / PATH_A else 'below'} 1/a): J fell at every step",
            fell_every_step == (eta > 1 / PATH_A), why="derived: collapse exactly above 1/a")
 
 # %%
@@ -372,10 +372,10 @@ print(f"batched vs MLPPolicy: |g| rel. error {float((g00[0] - g_ref).norm() / g_
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("MLP: batched Gradient Gap equals MLPPolicy's exact_gap (run 0)",
+assert expect("MLP: batched Gradient Gap equals MLPPolicy's exact_gap (run 0)",
        float((g00[0] - g_ref).norm() / g_ref.norm()), at_most=1e-10,
        why="identity: the same function differentiated two ways (rounding)")
-expect("MLP: batched curvature along g equals gap.log_odds_curvature (run 0)",
+assert expect("MLP: batched curvature along g equals gap.log_odds_curvature (run 0)",
        abs(kappa00 - kappa_ref) / max(1.0, abs(kappa_ref)), at_most=1e-8,
        why="identity: the same second derivative by two autograd paths (rounding)")
 
@@ -465,9 +465,9 @@ print(f"min final J over all {cJ.numel()} runs = {float(cJ.min()):.3f}")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("circle model: runs at eta <= 8/D_-^2 with a step that lowered J", int(fell[noloss].sum()),
+assert expect("circle model: runs at eta <= 8/D_-^2 with a step that lowered J", int(fell[noloss].sum()),
        reference=0, tol=0, why="derived: concave log-odds with curvature >= -|g|^2 D_-^2/4 (Section 4)")
-expect("negative control: the same check over steps above 8/D_-^2 finds falling steps",
+assert expect("negative control: the same check over steps above 8/D_-^2 finds falling steps",
        int(fell[~noloss].sum()), at_least=1,
        why="the check can fail: the bound is only sufficient; falling steps at large eta were seen "
            "in this model before this section was written")
@@ -571,10 +571,10 @@ print(f"one prompt, one correct, eta <= 8/D_-^2: {single_noloss_viol} of {single
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("random one-prompt single-correct log-linear runs at eta <= 8/D_-^2 that lowered J",
+assert expect("random one-prompt single-correct log-linear runs at eta <= 8/D_-^2 that lowered J",
        single_noloss_viol, reference=0, tol=0, why="derived: the theorem of Section 4")
 if not math.isnan(single_max_J_inside):
-    expect("one correct response inside the incorrect features' hull: J never exceeds 1/2",
+    assert expect("one correct response inside the incorrect features' hull: J never exceeds 1/2",
            single_max_J_inside, at_most=0.5, why="derived: logit J <= <theta, phi*> - max_o <theta, phi_o> <= 0")
 
 # %%

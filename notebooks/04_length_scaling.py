@@ -139,13 +139,13 @@ print(f"martingale identity E|sum s_t|^2 = sum E|s_t|^2: max relative error {mar
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("martingale identity E|sum_t s_t|^2 = sum_t E|s_t|^2 (identity check, exact enumeration)", martingale_err,
+assert expect("martingale identity E|sum_t s_t|^2 = sum_t E|s_t|^2 (identity check, exact enumeration)", martingale_err,
        at_most=1e-10, why="exact identity (cross terms have zero mean); float64 rounding")
-expect("sup |score of a response| / (T x sup |token score|)", tab.G_ratio, at_most=1 + 1e-12,
+assert expect("sup |score of a response| / (T x sup |token score|)", tab.G_ratio, at_most=1 + 1e-12,
        why="triangle inequality (identity check); 1e-12 rounding")
-expect("sup |Hessian of log pi| / (T x sup |token Hessian|)", tab.L_ratio, at_most=1 + 1e-12,
+assert expect("sup |Hessian of log pi| / (T x sup |token Hessian|)", tab.L_ratio, at_most=1 + 1e-12,
        why="triangle inequality (identity check); 1e-12 rounding")
-expect("E|score|^2 / (T x sup |token score|^2)", tab.m2_ratio, at_most=1 + 1e-12,
+assert expect("E|score|^2 / (T x sup |token score|^2)", tab.m2_ratio, at_most=1 + 1e-12,
        why="martingale bound (identity check); 1e-12 rounding")
 
 # %%
@@ -264,13 +264,13 @@ print(f"phi'' / (-C): max {(cond.curv / cond.minus_C).max():.3f}  (<= 1: the low
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("Var-(u) <= E[u^2]/(1-J) (step 3; identity check)", cond.var_minus - cond.m2_over_fail,
+assert expect("Var-(u) <= E[u^2]/(1-J) (step 3; identity check)", cond.var_minus - cond.m2_over_fail,
        at_most=1e-12, why="algebra of conditional moments; rounding")
-expect("Var-(u) <= T G^2 |w|^2 / (1-J) (steps 3-4, the proposition's bound)",
+assert expect("Var-(u) <= T G^2 |w|^2 / (1-J) (steps 3-4, the proposition's bound)",
        cond.var_minus - cond.TG2_over_fail, at_most=1e-12, why="derived bound; rounding")
-expect("logit-J curvature (autograd) >= -T |w|^2 (G^2/(1-J) + 2L) (step 5)",
+assert expect("logit-J curvature (autograd) >= -T |w|^2 (G^2/(1-J) + 2L) (step 5)",
        cond.curv - cond.minus_C, at_least=-1e-9, why="derived bound; autograd rounding")
-expect("negative control: max Var-(u) / E[u^2] over the sweep (the unconditional bound fails)",
+assert expect("negative control: max Var-(u) / E[u^2] over the sweep (the unconditional bound fails)",
        float(ratio_uncond.max()), at_least=1.0,
        why="derived: Var- stays O(1) while E[u^2] = O(1-J) as J -> 1; the control must fail")
 
@@ -352,11 +352,11 @@ print(f"runs (w = g, {STEPS} steps) ending below their start J0 = {J0}: "
 # NBVAL_CHECK_OUTPUT
 # The derived ratio is bounded (<= log(1/J0)/(1-J0) + rounding), so the P4 criterion
 # (slope <= -0.5) must fail in this model.
-expect("|g_T|/|g_1| at fixed J0, every T", ratio_pred, at_most=math.log(1 / J0) / (1 - J0) + 1e-9,
+assert expect("|g_T|/|g_1| at fixed J0, every T", ratio_pred, at_most=math.log(1 / J0) / (1 - J0) + 1e-9,
        why="derived bound T(1 - J0^(1/T)) <= log(1/J0); identity check")
-expect("i.i.d. tokens: fitted slope of the one-step safe eta vs T", slope_iid, at_least=-0.5,
+assert expect("i.i.d. tokens: fitted slope of the one-step safe eta vs T", slope_iid, at_least=-0.5,
        why="negative control: the derived bound predicts no 1/T shrinkage in this model")
-expect("i.i.d. tokens: runs with w = g that end below J0", int((final_iid < J0).sum()), at_most=0,
+assert expect("i.i.d. tokens: runs with w = g that end below J0", int((final_iid < J0).sum()), at_most=0,
        why="exact population dynamics, no sampling: a count, not a statistic")
 
 # %%
@@ -469,11 +469,11 @@ print(f"difference: {slope_norm - slope_raw:.2f}, 90% CI [{shift_ci[0]:.2f}, {sh
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("P4 without 1/|o|: fitted log-log slope of eta*(T) over T >= 2", slope_raw, at_most=-0.5,
+assert expect("P4 without 1/|o|: fitted log-log slope of eta*(T) over T >= 2", slope_raw, at_most=-0.5,
        why="the prediction's criterion, fixed before the run")
-expect("P4 without 1/|o|: upper end of the slope's 90% bootstrap CI", ci_raw[1], at_most=0,
+assert expect("P4 without 1/|o|: upper end of the slope's 90% bootstrap CI", ci_raw[1], at_most=0,
        why="the threshold falls with T at all: a sign, resampling the seeds")
-expect("P4 slope with 1/|o| minus slope without (identity check: w/T at fixed T)",
+assert expect("P4 slope with 1/|o| minus slope without (identity check: w/T at fixed T)",
        slope_norm - slope_raw, at_least=0.5,
        why="the prediction's criterion, fixed before the run; +1 in distribution by identity")
 

@@ -155,11 +155,11 @@ print(exponents.round(2).to_string(index=False))
 # (one grid ratio per point: a slope error well below 0.05 over the decades of FAILS) -- an identity check
 for alg in ("reinforce", "grpo_no_length"):
     ex = exponents[exponents.direction == alg]
-    expect(f"{alg}: exponent measured - exponent derived from e_g (identity check)",
+    assert expect(f"{alg}: exponent measured - exponent derived from e_g (identity check)",
            ex["measured exponent"] - ex["derived from e_g"], reference=0.0, tol=0.05,
            why="eta_{alpha g} = eta_g / alpha by construction; 0.05 = the grid's resolution")
 # fact 2/3: along g the safe step does not shrink with 1 - J (the paper's (1-J) factor has e = +1)
-expect("P5 along w = g: exponent of the one-step safe eta in (1 - J)",
+assert expect("P5 along w = g: exponent of the one-step safe eta in (1 - J)",
        exponents[exponents.direction == "gap"]["measured exponent"], at_least=-0.5, at_most=0.05,
        why="not reproduced: the (1-J) factor would give +1; band fixed around the derived ~0")
 
@@ -246,7 +246,7 @@ for (T, alg), v in p5.items():
 # NBVAL_CHECK_OUTPUT
 # sampled REINFORCE does not inherit the population direction's (1-J)^-1 growth
 for T in (1, 8):
-    expect(f"T={T} sampled REINFORCE: run-threshold exponent minus the population direction's",
+    assert expect(f"T={T} sampled REINFORCE: run-threshold exponent minus the population direction's",
            e_run[T, "reinforce"] - e_pop["one token (T=1)", "reinforce"], at_least=0.5,
            why="the population direction's exponent is ~ -1; sampled updates grow by less than "
                "half of that (criterion fixed before the run)")
@@ -316,7 +316,7 @@ print(f"mean exponent over the {len(far_e)} instances with enough points: {far_e
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("far-failure bandits: one-step safe eta along g >= the derived 8/D-^2 (every point)",
+assert expect("far-failure bandits: one-step safe eta along g >= the derived 8/D-^2 (every point)",
        np.concatenate([s_ * float(FINE[1] / FINE[0]) / b for _, s_, b in far_curves]),
        at_least=1.0,
        why="derived bound (theorem check); one grid ratio for the grid's resolution")
@@ -386,13 +386,13 @@ print(f"curvature bound of the Theorem-1 cap (section 2 below): C = diam(Phi)^2 
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("advantage of a single failure with std normalisation", adv_std,
+assert expect("advantage of a single failure with std normalisation", adv_std,
        reference=-math.sqrt(GROUP_SIZE - 1), tol=1e-3,
        why="closed form -sqrt(G-1); 1e-3 covers the std's eps = 1e-4 (TRL's convention)")
-expect("advantage of a single failure without std", adv_raw,
+assert expect("advantage of a single failure without std", adv_raw,
        reference=-(GROUP_SIZE - 1) / GROUP_SIZE, tol=1e-12, why="closed form -(G-1)/G; rounding")
 # longest chord of V points on the unit circle: 2 sin(pi floor(V/2) / V)  (= 2 for even V)
-expect("curvature bound C = (longest chord / 2)^2 (identity check)", C,
+assert expect("curvature bound C = (longest chord / 2)^2 (identity check)", C,
        reference=math.sin(math.pi * (VOCAB // 2) / VOCAB) ** 2, tol=1e-12,
        why="trigonometry of V points on the unit circle; rounding")
 
@@ -458,18 +458,18 @@ worst = int(np.argmax(absorbed["grpo", "constant"]))
 # %%
 # NBVAL_CHECK_OUTPUT
 # P6: some fixed eta plateaus strictly below 1 with absorbed runs ...
-expect("P6 GRPO at a fixed eta: some eta on the grid ends with mean J < 0.95 and absorbed runs",
+assert expect("P6 GRPO at a fixed eta: some eta on the grid ends with mean J < 0.95 and absorbed runs",
        bool((const.mean(-1) < 0.95).any() and (absorbed["grpo", "constant"] > 0).any()),
        why="the prediction's criterion, fixed before the run")
-expect(f"P6 flat tail at the largest eta: 90% CI of the last-quarter change within +-{FLAT_TOL}",
+assert expect(f"P6 flat tail at the largest eta: 90% CI of the last-quarter change within +-{FLAT_TOL}",
        flat_change, at_least=-FLAT_TOL, at_most=FLAT_TOL,
        why="flatness criterion fixed before the run")
-expect("P6 plateau at the same eta: mean final J over runs", const.mean(-1)[P6_ETA], at_most=0.95,
+assert expect("P6 plateau at the same eta: mean final J over runs", const.mean(-1)[P6_ETA], at_most=0.95,
        why="the prediction's criterion (below 1 by a margin), fixed before the run")
 # ... and the Theorem-1 step (J can never fall, derived) absorbs no run -- by construction
-expect("Theorem-1 step cap: fraction of runs absorbed (identity check: J cannot fall)",
+assert expect("Theorem-1 step cap: fraction of runs absorbed (identity check: J cannot fall)",
        absorbed["grpo", "theorem1"], at_most=0.0, why="derived: under the cap J never decreases")
-expect("Theorem-1 cap lifts the plateau at the eta with the most absorbed runs (different eta from the plateau checks)",
+assert expect("Theorem-1 cap lifts the plateau at the eta with the most absorbed runs (different eta from the plateau checks)",
        bool(thm.mean(-1)[worst] > const.mean(-1)[worst]), why="absorption is what the cap removes")
 
 # %%

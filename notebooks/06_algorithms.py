@@ -155,7 +155,7 @@ print(f"(G-1)/G = {(GROUP_SIZE - 1) / GROUP_SIZE:.3f}")
 # %%
 # NBVAL_CHECK_OUTPUT
 for alg, z in z_scores.items():
-    expect(f"{ALGORITHM_LABELS[alg]}: |sampled mean of w - (G-1)/G x population direction| in standard errors",
+    assert expect(f"{ALGORITHM_LABELS[alg]}: |sampled mean of w - (G-1)/G x population direction| in standard errors",
            z, at_most=5.0, why="derived E w = (G-1)/G w_pop; 5 SE of the Monte-Carlo mean")
 
 # %% [markdown]
@@ -248,10 +248,10 @@ print("brackets (last pass, first fail): " + "; ".join(
 # %%
 # NBVAL_CHECK_OUTPUT
 # the algorithm predicted to collapse first does; the two rankings agree overall
-expect("P7 the algorithm with the smallest predicted eta collapses first",
+assert expect("P7 the algorithm with the smallest predicted eta collapses first",
        bool(first == summary.loc[summary["eta_pred"].idxmin(), "algorithm"]),
        why="prediction from E<w,g>/E|w|^2, measured before the sweep")
-expect("P7 rank correlation of measured eta* with the predicted eta", spearman, at_least=0.8,
+assert expect("P7 rank correlation of measured eta* with the predicted eta", spearman, at_least=0.8,
        why="criterion fixed before the sweep")
 
 # %%

@@ -145,11 +145,11 @@ dJ_se = math.hypot(J0s[LONG][1], J0s[SHORT][1])
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("sampled success of each warm start", [w["success_rate_final"] for w in warm.values()],
+assert expect("sampled success of each warm start", [w["success_rate_final"] for w in warm.values()],
        at_least=0.2, at_most=0.6, why="the design's starting band for RLVR (20-60%)")
-expect("distinct warm starts recorded by the runs of each length", [len(v) for v in starts.values()],
+assert expect("distinct warm starts recorded by the runs of each length", [len(v) for v in starts.values()],
        at_most=1, why="every run of a length must start from the same model")
-expect("distinct weights hashes among the runs of each length", [len(v) for v in hashes.values()],
+assert expect("distinct weights hashes among the runs of each length", [len(v) for v in hashes.values()],
        at_most=1, why="the same: read from the hash of the starting weights")
 
 # %%
@@ -206,12 +206,12 @@ mean_final = table.mean(1)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("P8 tiny model: the sweep shows a threshold", not math.isnan(thr),
+assert expect("P8 tiny model: the sweep shows a threshold", not math.isnan(thr),
        why="the rule: a passing rate followed by a failing one")
-expect("P8 stable fraction of the seeds at every rate at or above the first failure",
+assert expect("P8 stable fraction of the seeds at every rate at or above the first failure",
        frac[lrs >= hi], at_most=STABLE_BAND[0],
        why="nothing stable above the threshold: the collapse is not a single unlucky rate")
-expect("P8 best passing rate: mean final success - J0", mean_final[lrs <= lo].max() - J0,
+assert expect("P8 best passing rate: mean final success - J0", mean_final[lrs <= lo].max() - J0,
        at_least=0.05, why="a rate below the threshold must improve, beyond batch noise of 0.05")
 
 # %%
@@ -310,13 +310,13 @@ print("claims holding under the rule:", ", ".join(f"{k} {'yes' if v else 'no'}" 
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("seeds behind every rate of every length table", list(n_seeds.values()), at_least=3,
+assert expect("seeds behind every rate of every length table", list(n_seeds.values()), at_least=3,
        why="the rule needs >= 3 seeds for its 1/3-2/3 band")
-expect("(i) dr_grpo / grpo threshold at the short length", ratio_short, at_least=2.0,
+assert expect("(i) dr_grpo / grpo threshold at the short length", ratio_short, at_least=2.0,
        why="predicted ~ L_max/T = 24/6; at least 2 fixed before the sweep")
-expect("(ii) without 1/|o|: threshold(long) / threshold(short)", growth["dr_grpo"], at_most=1.0,
+assert expect("(ii) without 1/|o|: threshold(long) / threshold(short)", growth["dr_grpo"], at_most=1.0,
        why="the theory's 1/T: the threshold must not rise with length")
-expect("(iii) 1/|o| raises the length exponent", bool(growth["grpo"] > growth["dr_grpo"]),
+assert expect("(iii) 1/|o| raises the length exponent", bool(growth["grpo"] > growth["dr_grpo"]),
        why="the theory: 1/|o| removes the T factor")
 
 # %%
@@ -403,9 +403,9 @@ print(f"slope of the last {n_tail} steps per 100 steps, per seed: " + ", ".join(
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("P6/P8 fixed rate: mean success over the last quarter of the steps", tail, at_most=0.95,
+assert expect("P6/P8 fixed rate: mean success over the last quarter of the steps", tail, at_most=0.95,
        why="below 100% (0.95 leaves room for batch noise)")
-expect("P6/P8 fixed rate: last quarter minus first 10 steps", tail - np.nanmean(curve[:10]),
+assert expect("P6/P8 fixed rate: last quarter minus first 10 steps", tail - np.nanmean(curve[:10]),
        at_least=0.0, why="the run must learn at all")
 
 # %%
@@ -475,9 +475,9 @@ print(f"stable run (η = {stable_lr:.3g}): mean cos(Δθ, ĝ) = {np.mean(cos_sta
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("SGD without clipping: |cos(Δθ, ĝ) - cos(-∇loss, ĝ)| (identity check)", diff,
+assert expect("SGD without clipping: |cos(Δθ, ĝ) - cos(-∇loss, ĝ)| (identity check)", diff,
        at_most=1e-3, why="Δθ = -η ∇loss exactly for plain SGD; 1e-3 float32 rounding")
-expect("stable run: mean cos(Δθ, ĝ)", float(np.mean(cos_stable)), at_least=0.0,
+assert expect("stable run: mean cos(Δθ, ĝ)", float(np.mean(cos_stable)), at_least=0.0,
        why="the update points up the Gradient Gap on average")
 
 # %%
@@ -581,10 +581,10 @@ if len(smol_grpo) >= 2:
 # %%
 # NBVAL_CHECK_OUTPUT
 if smol_grpo:
-    expect("SmolLM2 smallest rate: final success - start", final_success(lo_run) - start_lo,
+    assert expect("SmolLM2 smallest rate: final success - start", final_success(lo_run) - start_lo,
            at_least=0.0, why="below the threshold the run must improve")
 if len(smol_grpo) >= 2:
-    expect("SmolLM2 largest rate ends below the smallest",
+    assert expect("SmolLM2 largest rate ends below the smallest",
            bool(final_success(hi_run) < final_success(lo_run)), why="collapse above the threshold")
 
 # %%

@@ -118,11 +118,11 @@ print(f"second-order model within a factor 2 of the true step: {(ratio_quad.betw
 
 # %%
 # NBVAL_CHECK_OUTPUT
-expect("statistics bound / true half-gain step, every bandit", table["stat"] / table["exact"],
+assert expect("statistics bound / true half-gain step, every bandit", table["stat"] / table["exact"],
        at_most=1.0, why="the bound is a theorem")
-expect(f"probe with G={GROUP_SIZES[-1]}: median relative error of the curvature",
+assert expect(f"probe with G={GROUP_SIZES[-1]}: median relative error of the curvature",
        kappa_err[GROUP_SIZES[-1]], at_most=0.1, why="CLT: relative error ~ sqrt(2/G) = 0.02")
-expect("the probe's curvature error shrinks with the sample size",
+assert expect("the probe's curvature error shrinks with the sample size",
        bool(kappa_err[GROUP_SIZES[-1]] < kappa_err[GROUP_SIZES[0]]), why="CLT")
 
 # %%
@@ -199,7 +199,7 @@ print("one-step prediction / measured sweep threshold:", ", ".join(f"{r:.1f}" fo
 # NBVAL_CHECK_OUTPUT
 # A constant rate whose first step already lowers J cannot be stable: the sweep's stable rates must
 # lie below the first rate at which one step lowers J.
-expect("tiny model: largest stable sweep rate < first rate whose first step lowers J, every setting",
+assert expect("tiny model: largest stable sweep rate < first rate whose first step lowers J, every setting",
        bool((comparison["sweep stable <="] < comparison["one-step drop >="]).all()),
        why="a necessary condition (derived)")
 
@@ -262,7 +262,7 @@ else:
 # %%
 # NBVAL_CHECK_OUTPUT
 if smol_search is not None and smol_runs:
-    expect("SmolLM2: largest stable sweep rate < first rate whose first step lowers J",
+    assert expect("SmolLM2: largest stable sweep rate < first rate whose first step lowers J",
            bool(s_stable < p_drop), why="the same necessary condition as for the tiny model")
 
 # %%

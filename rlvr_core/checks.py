@@ -59,7 +59,7 @@ def _holds(x: np.ndarray, reference, tol, at_least, at_most) -> np.ndarray:
 
 
 def expect(name: str, value, *, why: str, reference=None, tol=None, at_least=None,
-           at_most=None, quiet: bool = False) -> None:
+           at_most=None, quiet: bool = False) -> bool:
     """Assert a claim about ``value`` and print one line that does not depend on the machine.
 
     ``value`` is a number, an array of numbers (every entry must satisfy the condition) or a bool
@@ -96,3 +96,4 @@ def expect(name: str, value, *, why: str, reference=None, tol=None, at_least=Non
         raise ClaimFailed(f"{name}: expected {scope}{condition}, measured {shown}  [{why}]")
     if not quiet:
         print(f"✓ {name}: {scope}{condition}  [{why}]")
+    return True

@@ -7,11 +7,12 @@ The template: a Colab badge and a setup cell whose install runs only on Colab; o
 `parameters` holding PROFILE; the next code cell validates the parameters (check_profile); no
 imports after the setup cell; no function or class definitions unless the cell says why with a
 `# notebook-local:` comment (reusable logic belongs in rlvr_core); `print(versions(...))` last;
-checked cells (`# NBVAL_CHECK_OUTPUT`) hold `expect(...)` claims, not asserts or tables.
+checked cells (`# NBVAL_CHECK_OUTPUT`) hold `assert expect(...)` claims, not bare asserts or tables.
 """
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -49,6 +50,11 @@ def problems(path: Path) -> list[str]:
     found = []
     if f"notebooks/{path.stem}.ipynb" not in text or "colab-badge" not in text:
         found.append("no Colab badge linking to this notebook")
+    if "Run time" not in text:
+        found.append("the header does not state the run time")
+    checked = [c for c in code if "NBVAL_CHECK_OUTPUT" in c.source]
+    if checked and not any("assert expect(" in c.source for c in checked):
+        found.append("no checked cell asserts a claim (assert expect(...))")
     if not code or "google.colab" not in code[0].source:
         found.append("the first code cell is not the setup cell with the Colab-only install")
     tagged = [i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", [])]
@@ -62,9 +68,9 @@ def problems(path: Path) -> list[str]:
         if _defines(cell.source) and "# notebook-local:" not in cell.source:
             found.append(f"code cell {i} defines a function or class without a '# notebook-local:' "
                          "reason: move reusable logic to rlvr_core")
-        if "NBVAL_CHECK_OUTPUT" in cell.source and ("assert " in cell.source
-                                                     or "to_string(" in cell.source):
-            found.append(f"checked code cell {i} asserts or prints a table: use expect(...)")
+        if "NBVAL_CHECK_OUTPUT" in cell.source and (
+                re.search(r"\bassert (?!expect\()", cell.source) or "to_string(" in cell.source):
+            found.append(f"checked code cell {i} has a bare assert or a table: use assert expect(...)")
     if not code or "print(versions(" not in code[-1].source:
         found.append("the last cell must print versions()")
     found += _pair_problems(path, nb)
