@@ -11,6 +11,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 
 
+def _script(name: str):
+    """A script of scripts/ imported as a module (they are not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def _cells(nb):
     return [(c.cell_type, c.source.strip()) for c in nb.cells]
 
@@ -32,11 +42,7 @@ def test_notebook_follows_the_template(py):
     """The template (scripts/check_notebooks.py, also a pre-commit hook): Colab badge and install
     cell, one parameters cell then its validation, imports only in setup, versions() last, checked
     cells that assert their claims with expect()."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("check_notebooks", ROOT / "scripts" / "check_notebooks.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _script("check_notebooks")
     assert mod.problems(py) == []
 
 
@@ -110,11 +116,7 @@ def test_pyproject_ranges_admit_the_pinned_versions():
 def test_make_figures_runs_the_overview_last():
     """00_overview tabulates the manifest that the other notebooks write, so one `make figures`
     must leave it current: it has to run after every other notebook."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _script("run_notebooks")
     order = [p.stem for p in mod.notebook_sources([])]
     assert order[-1] == "00_overview" and sorted(order) == [p.stem for p in SOURCES]
     assert [p.stem for p in mod.notebook_sources(["00_overview", "01_gradient_gap"])] == \
@@ -123,11 +125,7 @@ def test_make_figures_runs_the_overview_last():
 
 def test_template_check_refuses_a_bare_assert_in_a_checked_cell(tmp_path):
     """Negative control: the template check can fail."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("check_notebooks", ROOT / "scripts" / "check_notebooks.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _script("check_notebooks")
     text = (ROOT / "notebooks" / "01_gradient_gap.py").read_text()
     bad = tmp_path / "01_gradient_gap.py"
     bad.write_text(text.replace("assert expect(", "assert 0 < 1 or expect(", 1))
