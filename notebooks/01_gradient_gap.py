@@ -36,8 +36,8 @@ from rlvr_core.figures import savefig, set_style, show
 from rlvr_core.fit import loglog_slope
 from rlvr_core.gap import (curvature_checks, curvature_identity, exact_gap, grad_success_prob,
                            identity_errors, mc_gap_errors, success_prob)
+from rlvr_core.instances import identity_examples
 from rlvr_core.nbutils import versions
-from rlvr_core.policies import LogLinearPolicy, MLPPolicy, circle_features, random_log_linear
 from rlvr_core.validation import check_int, check_profile, check_seed
 
 set_style()
@@ -99,25 +99,7 @@ gen = torch.Generator().manual_seed(SEED)
 # policy whose score is not a feature difference.
 
 # %%
-# notebook-local: the four example policies of this notebook, rebuilt for any SEED
-def make_policies(seed):
-    g = torch.Generator().manual_seed(seed)
-    mlp = MLPPolicy(torch.randn(3, 6, 4, generator=g, dtype=torch.float64),
-                    (torch.rand(3, 6, generator=g) < 0.4).double().index_fill(1, torch.tensor([0]), 1)
-                    .index_fill(1, torch.tensor([5]), 0), hidden=8)
-    policies = {
-        "log-linear bandit (3 prompts, 6 responses, d=4)": random_log_linear(3, 6, 4, 2, seed=seed),
-        "circle, 8 responses, 1 correct (d=2)": LogLinearPolicy(circle_features(8), [1] + [0] * 7),
-        "log-linear, 10 responses, 5 correct (d=5)": random_log_linear(1, 10, 5, 5, seed=seed + 1),
-        "MLP policy (3 prompts, 6 responses, 48 params)": mlp,
-    }
-    thetas = {name: (p.init_theta(seed) if isinstance(p, MLPPolicy)
-                     else torch.randn(p.dim, generator=g, dtype=torch.float64))
-              for name, p in policies.items()}
-    return policies, thetas
-
-
-policies, thetas = make_policies(SEED)
+policies, thetas = identity_examples(SEED)
 errors = pd.DataFrame({name: identity_errors(p, thetas[name]) for name, p in policies.items()}).T
 
 # %%

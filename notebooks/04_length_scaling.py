@@ -44,7 +44,7 @@ from rlvr_core.thresholds import bootstrap_bracket, bracket_from_seeds
 from rlvr_core.nbutils import versions
 from rlvr_core.tokens import (AutoregressiveLogLinear, AutoregressiveMLP, circle_token_features,
                               exact_gap_runs, grid_runs, loglog_slope, model_gap, model_success,
-                              one_step_safe_eta, simulate_answer_last, start_theta,
+                              one_step_safe_eta, start_theta, summarise_runs, sweep_answer_last,
                               token_constants, check_start_success)
 from rlvr_core.validation import check_grid, check_int, check_profile, check_seed
 
@@ -420,20 +420,12 @@ show(fig)
 # predicts $T^{-1}$; the one-realisation bound (a) would predict $T^{-1/2}$.
 
 # %%
-# notebook-local: this section's sweep, wrapped so that cached() can key it by its parameters
-def answer_last_sweep(algorithm):
-    L, E, _ = grid_runs(T_axis, ETAS, torch.arange(SEEDS))
-    theta0 = start_theta(PHI, J0)
-    out = simulate_answer_last(PHI, theta0, L, E, algorithm=algorithm, group_size=GROUP_SIZE,
-                               steps=STEPS, seed=SEED)
-    J = out["J"].reshape(len(LENGTHS), len(ETAS), SEEDS, STEPS + 1)
-    return {"final": J[..., -1].numpy(), "mean_traj": J.mean(2).numpy()}
-
-
 params = {"J0": J0, "G": GROUP_SIZE, "V": VOCAB, "lengths": LENGTHS, "etas": ETAS,
           "seeds": SEEDS, "steps": STEPS, "seed": SEED}
 sweeps = {alg: cached(f"answer_last_sweep_{alg}", {**params, "algorithm": alg},
-                      lambda alg=alg: answer_last_sweep(alg))
+                      lambda alg=alg: summarise_runs(sweep_answer_last(
+                          PHI, J0, T_axis, ETAS, SEEDS, algorithm=alg, group_size=GROUP_SIZE,
+                          steps=STEPS, seed=SEED)))
           for alg in ("grpo_no_length", "grpo")}
 passed = {alg: torch.as_tensor(s["final"]) >= J0 for alg, s in sweeps.items()}  # [T, eta, seed]
 brackets = {alg: bracket_from_seeds(p, ETAS) for alg, p in passed.items()}

@@ -58,9 +58,9 @@ from rlvr_core.length_scaling import safe_step_along_gap, tail_slope
 from rlvr_core.multi_prompt import prompt_angles, simulate_multi_prompt
 from rlvr_core.policies import LogLinearPolicy
 from rlvr_core.nbutils import versions
-from rlvr_core.tokens import (circle_token_features, curvature_bound, grid_runs, loglog_slope,
-                              model_gap, model_success, one_step_safe_eta, simulate_answer_last,
-                              start_theta)
+from rlvr_core.tokens import (circle_token_features, curvature_bound, loglog_slope, model_gap,
+                              model_success, one_step_safe_eta, start_theta, summarise_runs,
+                              sweep_answer_last)
 from rlvr_core.thresholds import first_failure
 from rlvr_core.validation import check_grid, check_int, check_probability, check_profile, check_seed
 
@@ -211,26 +211,17 @@ print(f"1 - J0 values: {[round(1 - j, 3) for j in J0_GRID.tolist()]}; {P5_STEPS}
       f"FINE: {len(FINE)} points from {FINE[0]:.2g} to {FINE[-1]:.2g}")
 
 
-# notebook-local: this section's sweep, wrapped so that cached() can key it by its parameters
-def p5_runs(T, algorithm):
-    J0r, E, _ = grid_runs(J0_GRID, RUN_ETAS, torch.arange(P5_SEEDS))
-    out = simulate_answer_last(PHI, start_theta(PHI, J0r), torch.full_like(E, T), E,
-                               algorithm=algorithm, group_size=GROUP_SIZE, steps=P5_STEPS, seed=SEED)
-    return {"final": out["J"][:, -1].reshape(len(J0_GRID), len(RUN_ETAS), P5_SEEDS).numpy()}
-
-
-# notebook-local: the pass criterion of this section (mean final J >= J0), read by first failure
-def p5_eta_star(final):
-    # a step passes when the seeds end, on average, no worse than the start; first failure
-    ok = torch.as_tensor(final).mean(-1) >= J0_GRID[:, None]
-    return first_failure(ok, RUN_ETAS).last_pass.numpy()
-
-
-p5 = {(T, alg): p5_eta_star(cached(f"p5_final_T{T}_{alg}",
-                                   {"T": T, "alg": alg, "J0": J0_GRID.tolist(), "etas": RUN_ETAS, "steps": P5_STEPS,
-                                    "seeds": P5_SEEDS, "seed": SEED, "G": GROUP_SIZE, "V": VOCAB},
-                                   lambda T=T, alg=alg: p5_runs(T, alg))["final"])
-      for T in (1, 8) for alg in ("reinforce", "grpo")}
+# eta*_run(J0): the end of the first block of steps whose seeds end, on average, at J >= J0
+p5_params = {"J0": J0_GRID.tolist(), "etas": RUN_ETAS, "steps": P5_STEPS, "seeds": P5_SEEDS,
+             "seed": SEED, "G": GROUP_SIZE, "V": VOCAB}
+p5_final = {(T, alg): cached(f"p5_final_T{T}_{alg}", {"T": T, "alg": alg, **p5_params},
+                             lambda T=T, alg=alg: summarise_runs(sweep_answer_last(
+                                 PHI, J0_GRID, T, RUN_ETAS, P5_SEEDS, algorithm=alg,
+                                 group_size=GROUP_SIZE, steps=P5_STEPS, seed=SEED)))["final"]
+            for T in (1, 8) for alg in ("reinforce", "grpo")}
+p5 = {key: first_failure(torch.as_tensor(final).mean(-1) >= J0_GRID[:, None],
+                         RUN_ETAS).last_pass.numpy()
+      for key, final in p5_final.items()}
 
 # %%
 print(pd.DataFrame({f"T={T} {alg}": v for (T, alg), v in p5.items()},
@@ -409,23 +400,14 @@ ALGS = {"grpo": "GRPO (std, 1/|o|)", "grpo_no_std": "GRPO without std",
         "grpo_no_length": "GRPO without 1/|o|"}
 
 
-# notebook-local: this section's sweep, wrapped so that cached() can key it by its parameters
-def stagnation_runs(algorithm, schedule):
-    E, _ = grid_runs(ETAS_FIXED, torch.arange(RUN_SEEDS))
-    out = simulate_answer_last(PHI, start_theta(PHI, J0), torch.full_like(E, LENGTH), E,
-                               algorithm=algorithm, group_size=GROUP_SIZE, steps=RUN_STEPS,
-                               seed=SEED, schedule=schedule)
-    J = out["J"].reshape(len(ETAS_FIXED), RUN_SEEDS, RUN_STEPS + 1)
-    absorbed_at = torch.where((J < 0.01).any(-1), (J < 0.01).double().argmax(-1), -1)
-    return {"final": J[..., -1].numpy(), "mean_traj": J.mean(1).numpy(),
-            "traces": J[:, :24, ::5].numpy(), "absorbed_at": absorbed_at.numpy(),
-            "tail": J[..., 3 * RUN_STEPS // 4:].numpy()}
-
-
 params = {"J0": J0, "T": LENGTH, "G": GROUP_SIZE, "V": VOCAB, "etas": ETAS_FIXED,
           "seeds": RUN_SEEDS, "steps": RUN_STEPS, "seed": SEED}
 runs = {(alg, sch): cached(f"stagnation_{alg}_{sch}", {**params, "algorithm": alg, "schedule": sch},
-                           lambda alg=alg, sch=sch: stagnation_runs(alg, sch))
+                           lambda alg=alg, sch=sch: summarise_runs(
+                               sweep_answer_last(PHI, J0, LENGTH, ETAS_FIXED, RUN_SEEDS,
+                                                 algorithm=alg, group_size=GROUP_SIZE,
+                                                 steps=RUN_STEPS, seed=SEED, schedule=sch),
+                               absorbed_below=0.01, num_traces=24, tail_fraction=0.25))
         for alg, sch in [(a, "constant") for a in ALGS] + [("grpo", "theorem1"),
                                                            ("grpo", "failure_rate")]}
 

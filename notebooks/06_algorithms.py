@@ -53,9 +53,8 @@ from rlvr_core.checks import expect
 from rlvr_core.directions import ALGORITHM_LABELS, ALGORITHMS, population_direction
 from rlvr_core.figures import savefig, set_style, show
 from rlvr_core.nbutils import versions
-from rlvr_core.tokens import (circle_token_features, grid_runs, model_gap, model_success,
-                              run_direction, sample_answer_last, simulate_answer_last,
-                              start_theta, check_start_success)
+from rlvr_core.tokens import (check_start_success, circle_token_features, direction_statistics,
+                              model_gap, model_success, start_theta, sweep_answer_last)
 from rlvr_core.thresholds import first_failure
 from rlvr_core.validation import check_grid, check_int, check_probability, check_profile, check_seed
 
@@ -111,28 +110,7 @@ THETA0 = start_theta(PHI, J0)
 # population formula (no-std algorithms: must agree within 5 Monte-Carlo standard errors).
 
 # %%
-# notebook-local: this notebook's Monte-Carlo experiment, cached by its parameters
-def direction_stats(length_mode, length):
-    rng = np.random.default_rng(SEED)
-    R = GROUPS
-    r, s, L = sample_answer_last(PHI, THETA0.expand(R, 2), torch.full((R,), length), GROUP_SIZE,
-                                 rng, length_mode=length_mode)
-    g = model_gap(PHI, THETA0, 1)
-    out = {}
-    for alg in ALGORITHMS:
-        w = run_direction(alg, r, s, L, torch.full((R,), float(length)))
-        proj = w @ g / g.norm()
-        nz = w.norm(dim=-1) > 0
-        out[alg] = {"mean": w.mean(0).numpy(), "se": (w.std(0) / math.sqrt(R)).numpy(),
-                    "eff": float((w.mean(0) @ g) / (g @ g)),  # E w = eff * g + (orthogonal part)
-                    "cos_mean": float(torch.nn.functional.cosine_similarity(w.mean(0), g, dim=0)),
-                    "cos_realised": float(torch.nn.functional.cosine_similarity(
-                        w[nz], g.expand_as(w[nz]), dim=-1).mean()),
-                    "m2": float(w.pow(2).sum(-1).mean()), "proj_sd": float(proj.std())}
-    return out
-
-
-stats_fixed = direction_stats("fixed", FIXED_LENGTH)
+stats_fixed = direction_statistics(PHI, THETA0, FIXED_LENGTH, GROUP_SIZE, GROUPS, seed=SEED)
 J_start = float(model_success(PHI, THETA0, 1))
 g0 = model_gap(PHI, THETA0, 1)
 
@@ -177,7 +155,8 @@ for alg, z in z_scores.items():
 # $\mathbb E\|w\|^2$ per unit of progress collapses first.
 
 # %%
-stats_var = direction_stats("uniform", MAX_LENGTH)
+stats_var = direction_statistics(PHI, THETA0, MAX_LENGTH, GROUP_SIZE, GROUPS, seed=SEED,
+                                 length_mode="uniform")
 
 # %% [markdown]
 # ## 3. Which collapses first at the same $\eta$
@@ -190,22 +169,12 @@ stats_var = direction_stats("uniform", MAX_LENGTH)
 # Theorem-1 step scale $\eta_{\rm pred}=\mathbb E\langle w,g\rangle/\mathbb E\|w\|^2$ measured at the start.
 
 # %%
-# notebook-local: this section's sweep, wrapped so that cached() can key it by its parameters
-def collapse_sweep():
-    algs = list(ALGORITHMS)
-    out = {}
-    for alg in algs:
-        E, _ = grid_runs(ETAS, torch.arange(SEEDS))
-        res = simulate_answer_last(PHI, THETA0, torch.full_like(E, MAX_LENGTH), E, algorithm=alg,
-                                   group_size=GROUP_SIZE, steps=STEPS, seed=SEED,
-                                   length_mode="uniform")
-        out[alg] = res["J"][:, -1].reshape(len(ETAS), SEEDS).numpy()
-    return out
-
-
 params = {"J0": J0, "Lmax": MAX_LENGTH, "G": GROUP_SIZE, "V": VOCAB, "etas": ETAS, "seeds": SEEDS,
           "steps": STEPS, "seed": SEED}
-finals = cached("algorithms_collapse_sweep", params, collapse_sweep)
+finals = cached("algorithms_collapse_sweep", params, lambda: {
+    alg: sweep_answer_last(PHI, J0, MAX_LENGTH, ETAS, SEEDS, algorithm=alg, group_size=GROUP_SIZE,
+                           steps=STEPS, seed=SEED, length_mode="uniform")[..., -1].numpy()
+    for alg in ALGORITHMS})
 brackets = {}
 for alg in ALGORITHMS:
     passes = torch.as_tensor(finals[alg]).mean(-1) >= LEVEL

@@ -46,7 +46,7 @@ from rlvr_core.checks import expect
 from rlvr_core.figures import set_style, savefig, show
 from rlvr_core.nbutils import versions
 from rlvr_core.validation import check_profile, check_seed, check_choice
-from rlvr_core.llm.runner import grpo_config_fields
+from rlvr_core.llm.runner import device_info, grpo_config_fields, on_cpu
 from rlvr_core.llm.smollm2 import is_available as smollm2_available
 from rlvr_core.llm.sweeps import (tiny_plan, tiny_all_configs, smollm2_plan, run_all,
                                   sweep_table, threshold, final_success, mean_curve, load_cached,
@@ -108,6 +108,10 @@ print(f"{len(PLAN['lrs'])} learning rates {PLAN['lrs'][0]}..{PLAN['lrs'][-1]}, s
 # step's norm — both hide the threshold the theory is about. The theory runs below use plain SGD
 # without clipping; one sweep with AdamW + clipping shows what practitioners see. Every stored result
 # records its optimiser and clipping (`grpo_config`).
+#
+# **Device.** A run trains on a CUDA GPU when torch sees one (on Colab, say) and on the CPU
+# otherwise (`use_cpu=None`); the device is recorded in each new result's `provenance`. It is not
+# part of a run's key: like two CPUs, a GPU recomputes a run statistically, not bit for bit.
 
 # %%
 fields = grpo_config_fields(CONFIGS[("grpo", SHORT)][0], "out")
@@ -116,6 +120,8 @@ keys = ["optim", "max_grad_norm", "lr_scheduler_type", "loss_type", "scale_rewar
         "max_completion_length", "temperature", "top_p", "top_k", "use_cpu", "bf16",
         "trust_remote_code"]
 print("\n".join(f"{k:>28} = {fields[k]!r}" for k in keys))
+# new runs train on a CUDA GPU when torch sees one (Colab), else on the CPU; each result records it
+print(f"{'device of new runs':>28} = {device_info(on_cpu(CONFIGS[('grpo', SHORT)][0]))}")
 
 # %%
 # The warm start each stored run began from is recorded in its result, so it is read from there:

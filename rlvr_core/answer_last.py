@@ -8,6 +8,7 @@ are one flat batch axis (build it with ``sim.grid_runs``); the loop is over iter
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -15,9 +16,10 @@ import torch
 
 from .directions import ALGORITHMS, sampled_direction
 from .policies import DTYPE
+from .sim import grid_runs
 from .threads import few_threads
 from .token_policies import (_check_features, _lengths_tensor, curvature_bound, model_gap,
-                             model_success)
+                             model_success, start_theta)
 from .validation import check_choice, check_int, check_seed
 
 LENGTH_MODES = ("fixed", "uniform")
@@ -153,3 +155,67 @@ def _simulate_loop(phi, theta, T, eta, J, align, K, algorithm, group_size, rng, 
             cap = (w * g).sum(-1).clamp_min(0) / (curvature_bound(phi) * w.pow(2).sum(-1))
             step = torch.minimum(eta, torch.nan_to_num(cap, nan=0.0))
         theta = theta + step.unsqueeze(-1) * w
+
+
+def sweep_answer_last(features, start_success, lengths, etas, num_seeds: int, **run) -> torch.Tensor:
+    """Sampled runs on the grid start success x length x step size x seed, in one batch.
+
+    ``start_success``, ``lengths`` and ``etas`` are each a number (a fixed setting) or a 1-D axis;
+    every run starts at ``start_theta(features, J0)``. ``run`` is passed to
+    :func:`simulate_answer_last` (algorithm, group_size, steps, seed, schedule, length_mode).
+    Returns J ``[*axes, num_seeds, steps + 1]``, one leading axis per 1-D argument, in order."""
+    axes = [torch.as_tensor(a, dtype=DTYPE) for a in (start_success, lengths, etas)]
+    for name, a in zip(("start_success", "lengths", "etas"), axes):
+        if a.ndim > 1:
+            raise ValueError(f"{name} has shape {tuple(a.shape)}: expected a number or a 1-D axis")
+    S = check_int("num_seeds", num_seeds, minimum=1)
+    J0, T, E, _ = grid_runs(*[a.reshape(-1) for a in axes], torch.arange(S))
+    # a shared start is solved once (a [d] theta); per-run starts only when J0 varies
+    theta0 = start_theta(features, axes[0] if axes[0].ndim == 0 else J0)
+    J = simulate_answer_last(features, theta0, T, E, **run)["J"]
+    return J.reshape(*[len(a) for a in axes if a.ndim == 1], S, -1)
+
+
+def summarise_runs(J: torch.Tensor, *, absorbed_below: float | None = None,
+                   num_traces: int = 0, trace_every: int = 5, tail_fraction: float = 0.0) -> dict:
+    """What the notebooks keep of a sweep's trajectories J ``[..., seeds, steps + 1]``: the final
+    J per run and the mean curve over seeds; optionally the first step each run fell below
+    ``absorbed_below`` (-1 if never), ``num_traces`` thinned single-run curves per setting and
+    the last ``tail_fraction`` of every curve. numpy arrays, ready for ``cache.cached``."""
+    out = {"final": J[..., -1].numpy(), "mean_traj": J.mean(-2).numpy()}
+    if absorbed_below is not None:
+        low = J < absorbed_below
+        out["absorbed_at"] = torch.where(low.any(-1), low.double().argmax(-1), -1).numpy()
+    if num_traces:
+        out["traces"] = J[..., :num_traces, ::trace_every].numpy()
+    if tail_fraction:
+        K = J.shape[-1] - 1
+        out["tail"] = J[..., int((1 - tail_fraction) * K):].numpy()
+    return out
+
+
+def direction_statistics(features, theta, length: int, group_size: int, num_groups: int,
+                         seed: int = 0, length_mode: str = "fixed") -> dict:
+    """Monte-Carlo moments of every algorithm's sampled direction w at one parameter ``theta``
+    ``[d]``, from ``num_groups`` groups of ``group_size`` responses (``length``: T, or the maximum
+    length under ``length_mode="uniform"``), against the exact Gradient Gap g. Per algorithm:
+    the mean of w and its standard error, ``eff`` (E w = eff g + an orthogonal part),
+    ``cos_mean`` = cos(E w, g), ``cos_realised`` = the mean cos(w, g) over non-zero draws, ``m2``
+    = E |w|^2 and ``proj_sd`` = the standard deviation of w's projection on g."""
+    R = check_int("num_groups", num_groups, minimum=2)
+    theta = torch.as_tensor(theta, dtype=DTYPE)
+    rng = np.random.default_rng(check_seed("seed", seed))
+    r, s, L = sample_answer_last(features, theta.expand(R, theta.shape[-1]),
+                                 torch.full((R,), length), group_size, rng, length_mode=length_mode)
+    g = model_gap(features, theta, 1)
+    cos = torch.nn.functional.cosine_similarity
+    out = {}
+    for alg in ALGORITHMS:
+        w = run_direction(alg, r, s, L, torch.full((R,), float(length)))
+        nz = w.norm(dim=-1) > 0
+        out[alg] = {"mean": w.mean(0).numpy(), "se": (w.std(0) / math.sqrt(R)).numpy(),
+                    "eff": float((w.mean(0) @ g) / (g @ g)),
+                    "cos_mean": float(cos(w.mean(0), g, dim=0)),
+                    "cos_realised": float(cos(w[nz], g.expand_as(w[nz]), dim=-1).mean()),
+                    "m2": float(w.pow(2).sum(-1).mean()), "proj_sd": float((w @ g / g.norm()).std())}
+    return out

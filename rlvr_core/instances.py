@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from .policies import DTYPE, ResponsePolicy, circle_features
+from .policies import (DTYPE, LogLinearPolicy, MLPPolicy, ResponsePolicy, circle_features,
+                       random_log_linear)
 from .sim import SimResult
 from .threads import few_threads
 from .theory import cumulative_progress
@@ -118,6 +119,28 @@ def random_instances(num_instances: int, num_prompts: int, num_responses: int, d
     n_correct = torch.randint(1, c + 1, (I, P, 1), generator=gen)
     order = torch.rand(I, P, N, generator=gen).argsort(-1)
     return phi, (order < n_correct).to(DTYPE)
+
+
+def identity_examples(seed: int = 0) -> tuple[dict, dict]:
+    """Four policies on which the Gradient-Gap identities are checked, and a parameter for each
+    (``seed`` draws both): a random 3-prompt contextual bandit, the 8-response circle with one
+    correct response, a 10-response bandit with half of the responses correct, and a small MLP
+    policy (48 parameters) whose score is not a feature difference. Every prompt keeps both a
+    correct and a wrong response, so the gap is defined. Returns (policies, thetas) by name."""
+    gen = torch.Generator().manual_seed(check_seed("seed", seed))
+    inputs = torch.randn(3, 6, 4, generator=gen, dtype=DTYPE)
+    rewards = (torch.rand(3, 6, generator=gen) < 0.4).double()
+    rewards[:, 0], rewards[:, 5] = 1, 0
+    policies = {
+        "log-linear bandit (3 prompts, 6 responses, d=4)": random_log_linear(3, 6, 4, 2, seed=seed),
+        "circle, 8 responses, 1 correct (d=2)": LogLinearPolicy(circle_features(8), [1] + [0] * 7),
+        "log-linear, 10 responses, 5 correct (d=5)": random_log_linear(1, 10, 5, 5, seed=seed + 1),
+        "MLP policy (3 prompts, 6 responses, 48 params)": MLPPolicy(inputs, rewards, hidden=8),
+    }
+    thetas = {name: (p.init_theta(seed) if isinstance(p, MLPPolicy)
+                     else torch.randn(p.dim, generator=gen, dtype=DTYPE))
+              for name, p in policies.items()}
+    return policies, thetas
 
 
 def random_starts(num: int, dim: int, scale: float = 1.0, seed: int = 0) -> torch.Tensor:

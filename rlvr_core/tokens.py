@@ -1,8 +1,9 @@
 """The token-level names the notebooks import, in one place. The code lives by concept:
 ``token_policies`` (policies and closed-form circle models), ``answer_last`` (the sampled
 engine), ``sim.grid_runs`` (run grids) and ``thresholds`` (threshold reads)."""
-from .answer_last import (LENGTH_MODES, SCHEDULES, exact_gap_runs, run_direction,  # noqa: F401
-                          sample_answer_last, simulate_answer_last)
+from .answer_last import (LENGTH_MODES, SCHEDULES, direction_statistics,  # noqa: F401
+                          exact_gap_runs, run_direction, sample_answer_last,
+                          simulate_answer_last, summarise_runs, sweep_answer_last)
 from .fit import loglog_slope  # noqa: F401
 from .sim import grid_runs  # noqa: F401
 from .thresholds import one_step_safe_eta, threshold_from_final  # noqa: F401

@@ -172,3 +172,14 @@ def test_curvature_checks_agree_and_the_finite_difference_meets_its_own_error_es
         assert c["identity vs autograd"] < 1e-10
         assert c["identity vs finite diff"] < 1e-4
         assert 0.3 < c["finite diff error / its estimate"] < 2.0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_identity_examples_hold_the_identities(seed):
+    # the four policies of notebook 01: both outcomes on every prompt, identities to rounding
+    from rlvr_core.instances import identity_examples
+    policies, thetas = identity_examples(seed)
+    assert len(policies) == 4 and set(policies) == set(thetas)
+    for name, pol in policies.items():
+        errors = G.identity_errors(pol, thetas[name])
+        assert max(errors.values()) < 1e-9, (name, errors)

@@ -10,10 +10,11 @@ from torch.func import jacrev
 from rlvr_core.directions import population_direction, sampled_direction
 from rlvr_core.gap import exact_gap, grad_log_odds
 from rlvr_core.tokens import (AutoregressiveLogLinear, AutoregressiveMLP, circle_token_features,
-                              enumerate_sequences, exact_gap_runs, grid_runs, loglog_slope,
-                              model_gap, model_success, one_step_safe_eta, sample_answer_last,
-                              simulate_answer_last, start_theta, threshold_from_final,
-                              token_constants, token_probs)
+                              direction_statistics, enumerate_sequences, exact_gap_runs,
+                              grid_runs, loglog_slope, model_gap, model_success,
+                              one_step_safe_eta, sample_answer_last, simulate_answer_last,
+                              start_theta, summarise_runs, sweep_answer_last,
+                              threshold_from_final, token_constants, token_probs)
 
 PHI = circle_token_features(8)
 
@@ -240,3 +241,42 @@ def test_theorem1_schedule_never_lowers_J():
     const = simulate_answer_last(PHI, theta0, torch.full_like(E, 16), E,
                                  algorithm="grpo_no_length", steps=60, seed=1)
     assert torch.any(const["J"][:, 1:] < const["J"][:, :-1] - 1e-3)  # without the cap J does fall
+
+
+def test_sweep_answer_last_is_the_flat_batch_reshaped():
+    # the grid helper against the flat-batch call it replaces, run by run
+    J0s, etas = torch.tensor([0.3, 0.6]), [0.2, 0.8, 3.2]
+    J = sweep_answer_last(PHI, J0s, 4, etas, 3, algorithm="grpo", steps=5, seed=2)
+    assert J.shape == (2, 3, 3, 6)
+    J0r, E, _ = grid_runs(J0s, etas, torch.arange(3))
+    flat = simulate_answer_last(PHI, start_theta(PHI, J0r), torch.full_like(E, 4), E,
+                                algorithm="grpo", steps=5, seed=2)["J"]
+    assert torch.equal(J.reshape(-1, 6), flat)
+    assert torch.allclose(J[:, 0, 0, 0], J0s.double(), atol=1e-9)  # each run starts at its J0
+
+
+def test_summarise_runs_vs_loops():
+    J = torch.rand(2, 4, 9, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    J[0, 1, 3:] = 0.001
+    out = summarise_runs(J, absorbed_below=0.01, num_traces=2, trace_every=4, tail_fraction=0.25)
+    assert np.array_equal(out["final"], J[..., -1].numpy())
+    assert np.allclose(out["mean_traj"][1], [J[1, :, k].mean() for k in range(9)])
+    first_low = [[next((k for k in range(9) if J[i, s, k] < 0.01), -1) for s in range(4)]
+                 for i in range(2)]
+    assert out["absorbed_at"].tolist() == first_low and first_low[0][1] == 3
+    assert out["traces"].shape == (2, 2, 3) and out["tail"].shape == (2, 4, 3)
+
+
+def test_direction_statistics_vs_population_formula():
+    # no-std algorithms: the Monte-Carlo mean is (G-1)/G times the population direction
+    theta0 = start_theta(PHI, 0.3)
+    stats = direction_statistics(PHI, theta0, 3, 4, 20000, seed=1)
+    J, g = model_success(PHI, theta0, 1), model_gap(PHI, theta0, 1)
+    for alg in ("reinforce", "grpo_no_std"):
+        expected = 0.75 * population_direction(alg, J, g, length=3)
+        z = np.abs(stats[alg]["mean"] - expected.numpy()) / stats[alg]["se"]
+        assert z.max() < 5, (alg, z)
+        assert stats[alg]["cos_mean"] > 0.99
+    # negative control: a wrong factor (G/G instead of (G-1)/G) is detected at this sample size
+    z_bad = np.abs(stats["reinforce"]["mean"] - population_direction("reinforce", J, g).numpy())
+    assert (z_bad / stats["reinforce"]["se"]).max() > 5
