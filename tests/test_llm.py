@@ -167,6 +167,8 @@ def test_new_run_records_its_provenance(offline_run):
     assert {"dirty", "cpu", "weights"} <= set(prov)
     assert prov["versions"]["trl"] and prov["cpu"]["cpu_capability"]
     assert prov["weights"] and len(prov["weights"]) == 16     # the tiny model is cheap to hash
+    import torch
+    assert prov["device"] == ("cuda" if torch.cuda.is_available() else "cpu")  # use_cpu=None: auto
 
 
 def test_callback_sgd_update_is_minus_lr_times_gradient(offline_run):

@@ -110,3 +110,32 @@ def test_tiny_grpo_on_the_sample_without_network(monkeypatch):
     for m in res["metrics"]:
         assert 0.0 <= m["reward"] <= 1.0       # the tiny model knows no words: success may be 0
     json.dumps(res)
+
+
+def test_committed_results_keep_their_keys():
+    # every stored run's file name is the key of its stored config (device field included)
+    from rlvr_core.provenance import LLM_RESULTS_DIR
+    files = sorted(LLM_RESULTS_DIR.glob("*/*.json"))
+    assert files, "no committed language-model results"
+    checked = 0
+    for f in files:
+        res = json.loads(f.read_text())
+        if "config" not in res:
+            continue  # line-search records are keyed by their request
+        assert RunConfig.from_dict(res["config"]).key() == f.stem, f
+        checked += 1
+    assert checked > 50
+
+
+def test_device_follows_the_gpu_and_stays_out_of_the_key(monkeypatch):
+    import torch
+    from rlvr_core.llm.runner import grpo_config_fields, on_cpu
+    auto, cpu, gpu = RunConfig(), RunConfig(use_cpu=True), RunConfig(use_cpu=False)
+    assert auto.key() == cpu.key() == gpu.key()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert on_cpu(auto) and grpo_config_fields(auto, "o")["use_cpu"] is True
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert not on_cpu(auto) and grpo_config_fields(auto, "o")["use_cpu"] is False
+    assert on_cpu(cpu)  # an explicit choice wins
+    with pytest.raises(ValueError, match="use_cpu"):
+        RunConfig(use_cpu="gpu").validate()

@@ -75,7 +75,7 @@ class RunConfig:
     gap_callback: bool = True
     use_vllm: bool = False
     bf16: bool = False
-    use_cpu: bool = True
+    use_cpu: bool | None = None         # None: a CUDA GPU when torch sees one, else the CPU
     gradient_checkpointing: bool = False
     allow_hub: bool = False
     dataset_size: int = 4096
@@ -130,6 +130,7 @@ class RunConfig:
         check_int("digits", self.digits, minimum=1, maximum=3)
         check_int("dataset_size", self.dataset_size, minimum=1)
         check_seed("seed", self.seed)
+        check_choice("use_cpu", self.use_cpu, (None, True, False))
         check_choice("prompt_style", self.prompt_style, PROMPT_STYLES)
         if self.torch_dtype != "float32":
             raise ValueError(
@@ -230,6 +231,10 @@ class RunConfig:
         defaults = {f.name: f.default for f in dataclasses.fields(self)}
         for k in self.OPERATIONAL_FIELDS:
             d.pop(k)
+        # The device is not part of the experiment: a run recomputed on a GPU agrees with the CPU
+        # run statistically, as two CPUs do. Every key is the CPU key (the committed results were
+        # keyed with use_cpu=True); the device used is recorded in the result's provenance.
+        d["use_cpu"] = True
         for k in self.ADDED_FIELDS:
             if k in d and d[k] == defaults[k]:
                 d.pop(k)
@@ -284,7 +289,7 @@ def grpo_config_fields(cfg: RunConfig, output_dir: str) -> dict:
         vllm_importance_sampling_mode="token_truncate", vllm_importance_sampling_clip_max=3.0,
         vllm_importance_sampling_clip_min=None,
         # hardware and bookkeeping
-        use_cpu=cfg.use_cpu, bf16=cfg.bf16, fp16=False, tf32=None,
+        use_cpu=on_cpu(cfg), bf16=cfg.bf16, fp16=False, tf32=None,
         gradient_checkpointing=cfg.gradient_checkpointing, seed=cfg.seed, data_seed=cfg.seed,
         logging_steps=1, save_strategy=cfg.save_strategy,
         save_steps=cfg.save_steps if cfg.save_strategy == "steps" else 500,
@@ -337,9 +342,27 @@ def weights_hash(where) -> str | None:
     return content_hash({f.name: file_hash(f) for f in files})
 
 
-def run_provenance(where) -> dict:
-    """What produced a new result: commit, dirty flag, versions, CPU, starting weights."""
-    return {**provenance(VERSION_PACKAGES), "weights": weights_hash(where)}
+def on_cpu(cfg: RunConfig) -> bool:
+    """Whether ``cfg`` trains on the CPU: ``use_cpu`` when set, else only when torch sees no CUDA
+    GPU (so a notebook opened on a Colab GPU uses it, and a laptop uses its CPU)."""
+    if cfg.use_cpu is not None:
+        return bool(cfg.use_cpu)
+    import torch
+    return not torch.cuda.is_available()
+
+
+def device_info(use_cpu: bool) -> dict:
+    """The device a run trains on, for its provenance: ``cpu``, or ``cuda`` with the GPU's name."""
+    if use_cpu:
+        return {"device": "cpu"}
+    import torch
+    return {"device": "cuda", "gpu": torch.cuda.get_device_name(0),
+            "gpu_count": torch.cuda.device_count(), "cuda": torch.version.cuda}
+
+
+def run_provenance(where, use_cpu: bool = True) -> dict:
+    """What produced a new result: commit, dirty flag, versions, CPU, device, starting weights."""
+    return {**provenance(VERSION_PACKAGES), **device_info(use_cpu), "weights": weights_hash(where)}
 
 
 def resolve_model(cfg: RunConfig) -> Path | str:
@@ -381,7 +404,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     from ..threads import training_threads
     from .task import VerifierReward
 
-    if cfg.use_cpu:
+    if on_cpu(cfg):
         training_threads()
     where = resolve_model(cfg)
     model, tok = _load(cfg, where)
@@ -422,7 +445,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     fields = {k: v for k, v in fields.items() if k != "output_dir"}
     return {"config": cfg.to_dict(), "key": cfg.key(), "grpo_config": fields,
             "metrics": metrics, "warm_start": warm,
-            "provenance": {**run_provenance(where),
+            "provenance": {**run_provenance(where, on_cpu(cfg)),
                            "num_processes": num_processes,
                            "resumed_from": resume or None,
                            "is_main_process": trainer.accelerator.is_main_process,
