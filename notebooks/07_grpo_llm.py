@@ -526,11 +526,13 @@ show(fig)
 adam_runs = all_runs[("adamw", SHORT)]
 a_lrs, a_seeds, a_tab = sweep_table(adam_runs)
 a_thr = threshold(a_lrs, a_tab, J0, se=J0_se).as_tuple()          # §2's rule, same J0
+a_ci = threshold_ci(a_lrs, a_tab, J0, J0_se)
 
 # %%
 print("AdamW + clipping 1.0:  lr -> final success")
 print("  ".join(f"{lr:.2g}:{v:.2f}" for lr, v in zip(a_lrs, np.nanmean(a_tab, 1))))
-print(f"AdamW threshold {a_thr[0]:.2g} ({len(a_seeds)} seed(s), no CI) vs SGD threshold {thr:.2g}")
+print(f"AdamW threshold {a_thr[0]:.2g} (stable <= {a_thr[1]:.2g}, collapsed >= {a_thr[2]:.2g}; 90% CI "
+      f"[{a_ci[0]:.2g}, {a_ci[1]:.2g}], {len(a_seeds)} seeds) vs SGD threshold {thr:.2g}")
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 4))

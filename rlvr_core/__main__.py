@@ -12,9 +12,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rlvr_core",
                                      description="Tools of the RLVR Gradient-Gap companion.")
     sub = parser.add_subparsers(dest="command", required=True)
-    lr = sub.add_parser("check-lr", help="is this learning rate safe for RLVR with plain SGD?",
-                        description="Predict the safe learning-rate range of a policy-gradient "
-                                    "update from measured statistics (companion's bound, notebook 08).")
+    lr = sub.add_parser("check-lr", help="the theory's guaranteed learning rate for RLVR with plain SGD",
+                        description="The theory's sufficient bound on the learning rate of a "
+                                    "policy-gradient update, from statistics (companion's bound, "
+                                    "notebook 08): a guarantee from the constants given, not a "
+                                    "recommendation. To measure the largest safe rate of a GRPO run, "
+                                    "use python -m rlvr_core.llm.range_test.")
     lr.add_argument("--success-rate", type=float, required=True, help="current success rate J in (0, 1)")
     lr.add_argument("--length", type=int, required=True, help="response length T in tokens")
     lr.add_argument("--token-grad-norm", type=float, required=True, help="per-token score bound G")

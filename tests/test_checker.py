@@ -92,7 +92,7 @@ def test_cli():
     out = subprocess.run([sys.executable, "-m", "rlvr_core", "check-lr", "--success-rate", "0.4",
                           "--length", "64", "--token-grad-norm", "1", "--lr", "1e-3"],
                          capture_output=True, text=True)
-    assert out.returncode == 0 and "predicted safe step" in out.stdout and "learning rate" in out.stdout
+    assert out.returncode == 0 and "theory's guaranteed step" in out.stdout and "learning rate" in out.stdout
     bad = subprocess.run([sys.executable, "-m", "rlvr_core", "check-lr", "--success-rate", "1.5",
                           "--length", "64", "--token-grad-norm", "1"], capture_output=True, text=True)
     assert bad.returncode == 2 and "success_rate" in bad.stderr

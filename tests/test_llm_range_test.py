@@ -54,3 +54,58 @@ def test_cli_on_the_tiny_model(tmp_path, capsys):
     assert res["rows"][0]["passed"] and not res["rows"][-1]["passed"]   # a huge rate collapses
     assert "largest passing learning rate" in capsys.readouterr().out
     assert main(["--config", TINY, "--lrs", "1,0.1"]) == 2
+
+
+class _Control:
+    should_training_stop = False
+
+
+class _State:
+    def __init__(self, step):
+        self.global_step = step
+
+
+def test_exponential_callback_ramp_stop_and_reading_match_a_loop():
+    from rlvr_core.llm.range_test import ExponentialRangeTest
+
+    n, p0 = 64, 0.5
+    cb = ExponentialRangeTest(0.001, 1.0, 4, n, drop_se=2.0, patience=2)
+    assert [round(x, 12) for x in cb.lrs] == [0.001, 0.01, 0.1, 1.0]      # geometric ramp
+    se = math.sqrt(p0 * (1 - p0) / n)
+    rewards = [p0, p0 - 3 * se, p0, p0 - 3 * se, p0 - 3 * se, p0]          # one lone drop, then two
+    opt = type("Opt", (), {"param_groups": [{"lr": 0.0}]})()
+    control, stopped_at = _Control(), None
+    for t, r in enumerate(rewards):
+        cb.on_step_begin(None, _State(t), control, optimizer=opt)
+        assert opt.param_groups[0]["lr"] == cb.lrs[min(t, 3)]
+        cb.on_log(None, _State(t + 1), control, logs={"reward": r})
+        if control.should_training_stop:
+            stopped_at = t
+            break
+    assert stopped_at == 4                     # the lone drop at t=1 did not stop the run
+    rep = cb.report()
+    # the streak starts at batch 3, sampled after the update with lrs[2]
+    assert rep["stopped"] and rep["first_failing_lr"] == cb.lrs[2] and rep["largest_safe_lr"] == cb.lrs[1]
+    never = ExponentialRangeTest(0.001, 1.0, 4, n)
+    for r in (p0, p0, p0):
+        never.on_log(None, None, _Control(), logs={"reward": r})
+    assert not never.report()["stopped"] and math.isnan(never.report()["largest_safe_lr"])
+    with pytest.raises(ValueError, match="min_lr"):
+        ExponentialRangeTest(1.0, 0.1, 4, n)
+
+
+def test_exponential_range_test_in_trl_stops_on_the_tiny_model(tmp_path):
+    # a real GRPOTrainer run: the ramp reaches rates that break the model, and the run stops early
+    from rlvr_core.llm.models import warm_start_tiny
+    from rlvr_core.llm.range_test import exponential_range_test_cached
+
+    warm_start_tiny(2)
+    cfg = RunConfig(scratch_len=2, per_device_train_batch_size=16, max_completion_length=12)
+    out = exponential_range_test_cached(cfg, 0.01, 1e4, 16, seeds=(0,), results_dir=tmp_path)
+    r = out["per_seed"][0]
+    assert r["stopped"] and len(r["rewards"]) < 16
+    assert 0.01 <= r["largest_safe_lr"] < r["first_failing_lr"] <= 1e4
+    assert out["provenance"]["device"] in ("cpu", "cuda")
+    again = exponential_range_test_cached(cfg, 0.01, 1e4, 16, seeds=(0,), results_dir=tmp_path,
+                                          compute=False)
+    assert again == json.loads(json.dumps(out))          # stored, and read back without training

@@ -137,25 +137,10 @@ def line_search_cached(cfg: RunConfig, learning_rates, *, num_prompts: int = 16,
     ``results/llm/line_search/<model>-<key>.json`` (atomically) and reused; ``None`` when nothing
     is stored and ``compute`` is False. The key is the request alone (as for runs): a code change
     does not recompute it, ``refresh=True`` does."""
-    import json
-    from pathlib import Path
-
-    from ..provenance import atomic_write_text, content_hash
-    from .runner import RESULTS_DIR, resolve_model, run_provenance
+    from .runner import stored_result
 
     request = {"config": cfg.stable_dict(), "learning_rates": list(map(float, learning_rates)),
                "num_prompts": num_prompts, "eval_samples": eval_samples, "seed": seed}
-    key = content_hash(request, n=12)
-    path = Path(results_dir or RESULTS_DIR) / "line_search" / f"{cfg.model}-{key}.json"
-    if path.exists() and not refresh:
-        try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):
-            pass
-    if not compute:
-        return None
-    result = one_step_line_search(cfg, learning_rates, num_prompts=num_prompts,
-                                  eval_samples=eval_samples, seed=seed)
-    result = {**result, "request": request, "provenance": run_provenance(resolve_model(cfg))}
-    atomic_write_text(path, json.dumps(result, indent=1, sort_keys=True) + "\n")
-    return result
+    return stored_result("line_search", cfg, request, lambda: one_step_line_search(
+        cfg, learning_rates, num_prompts=num_prompts, eval_samples=eval_samples, seed=seed),
+        refresh=refresh, allow_compute=compute, results_dir=results_dir)

@@ -13,6 +13,15 @@ looked at). The start is the batch sampled from θ_0 (identical across rates), w
 sqrt(p(1-p)/n) over its n completions. With several ``--seeds`` both are averaged over seeds and
 the standard error pooled. A short test: a too-small rate passes (it barely moves), so this reads
 the collapse side, not the best rate.
+
+The same question inside one run: :class:`ExponentialRangeTest`, a ``TrainerCallback`` that raises
+the learning rate geometrically at every optimizer step and stops the run once the batch success
+has stayed below the start's for ``patience`` steps (add ``--exponential`` to the CLI; in your own
+script pass it to ``GRPOTrainer(callbacks=[...])``). It costs one short run instead of a grid,
+and reads a different thing: every rate acts for one step on a model already moved by the smaller
+ones. Notebook 08 compares both with the measured sweeps.
+
+    python -m rlvr_core.llm.range_test --config configs/tiny.yaml --lrs 0.001:10:25 --exponential
 """
 from __future__ import annotations
 
@@ -23,6 +32,7 @@ import math
 import sys
 
 import numpy as np
+from transformers import TrainerCallback
 
 import rlvr_core.llm  # noqa: F401  (offline first)
 
@@ -50,9 +60,7 @@ def range_test(cfg, lrs, steps: int, seeds=(0,), run=None) -> dict:
     for lr in lrs:
         after, first = [], []
         for s in seeds:
-            c = dataclasses.replace(cfg, learning_rate=float(lr), max_steps=steps + 1, seed=int(s),
-                                    gap_callback=False, save_strategy="no", output_dir=None,
-                                    resume_from_checkpoint=None, report_to="none", metrics_jsonl=None)
+            c = short_run_config(cfg, lr, steps + 1, s)
             res = run(c)
             m = res["metrics"]
             if len(m) < steps + 1:
@@ -75,6 +83,131 @@ def range_test(cfg, lrs, steps: int, seeds=(0,), run=None) -> dict:
             "largest_passing_lr": bracket.last_pass, "first_failing_lr": bracket.first_fail}
 
 
+def short_run_config(cfg, learning_rate: float, max_steps: int, seed: int):
+    """``cfg`` as one short probe run: no Gradient-Gap callback, no checkpoints or trackers."""
+    return dataclasses.replace(cfg, learning_rate=float(learning_rate), max_steps=int(max_steps),
+                               seed=int(seed), gap_callback=False, save_strategy="no",
+                               output_dir=None, resume_from_checkpoint=None, report_to="none",
+                               metrics_jsonl=None)
+
+
+class ExponentialRangeTest(TrainerCallback):
+    """A learning-rate range test inside one GRPO run (works with any ``GRPOTrainer``).
+
+    Before optimizer step t the rate is set to ``lrs[t]``, a geometric ramp from ``min_lr`` to
+    ``max_lr`` over ``num_steps`` steps. The batch logged at step t was sampled from the model
+    after the steps with ``lrs[0..t-1]``. The start is the first batch's success p0 (before any
+    update), with standard error ``se = sqrt(p0 (1 - p0) / batch_size)``. A batch *drops* when its
+    success is below ``p0 - drop_se * se``; after ``patience`` drops in a row the run stops. The
+    rate of the update just before the first drop of that streak is ``first_failing_lr``; the one
+    before it, ``largest_safe_lr`` (NaN when the first update already dropped; both NaN when
+    nothing dropped up to ``max_lr``). ``report()`` returns them with the per-step history."""
+
+    def __init__(self, min_lr: float, max_lr: float, num_steps: int, batch_size: int, *,
+                 drop_se: float = 2.0, patience: int = 2):
+        if not 0 < min_lr < max_lr:
+            raise ValueError(f"min_lr={min_lr!r}, max_lr={max_lr!r} are invalid: expected 0 < min_lr < max_lr")
+        if num_steps < 2 or batch_size < 1 or patience < 1 or drop_se <= 0:
+            raise ValueError("num_steps >= 2, batch_size >= 1, patience >= 1 and drop_se > 0 are required")
+        self.lrs = [float(x) for x in np.geomspace(min_lr, max_lr, num_steps)]
+        self.batch_size, self.drop_se, self.patience = batch_size, drop_se, patience
+        self.rewards: list[float] = []
+
+    def on_step_begin(self, args, state, control, optimizer=None, **kwargs):
+        lr = self.lrs[min(state.global_step, len(self.lrs) - 1)]
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs or "reward" not in logs:
+            return
+        self.rewards.append(float(logs["reward"]))
+        drops = self._drops()
+        if len(drops) >= self.patience and all(drops[-self.patience:]):
+            control.should_training_stop = True
+
+    def _drops(self) -> list[bool]:
+        p0 = self.rewards[0]
+        se = math.sqrt(max(p0 * (1 - p0), 1e-12) / self.batch_size)
+        return [r < p0 - self.drop_se * se for r in self.rewards]
+
+    def report(self) -> dict:
+        drops = self._drops() if self.rewards else []
+        first = next((t for t in range(len(drops) - self.patience + 1)
+                      if all(drops[t:t + self.patience])), None)
+        out = {"lrs": self.lrs[:max(0, len(self.rewards) - 1)], "rewards": self.rewards,
+               "start": self.rewards[0] if self.rewards else math.nan,
+               "largest_safe_lr": math.nan, "first_failing_lr": math.nan, "stopped": first is not None}
+        if first is not None:  # batch `first` was sampled after the update with lrs[first - 1]
+            out["first_failing_lr"] = self.lrs[first - 1] if first >= 1 else math.nan
+            out["largest_safe_lr"] = self.lrs[first - 2] if first >= 2 else math.nan
+        return out
+
+
+def exponential_range_test(cfg, min_lr: float, max_lr: float, num_steps: int, seeds=(0,),
+                           run=None, **rule) -> dict:
+    """:class:`ExponentialRangeTest` once per seed; the answer is the geometric mean over seeds
+    of ``largest_safe_lr`` (a seed whose run never dropped counts as ``max_lr``, marked)."""
+    from .runner import run_grpo
+
+    per_seed = []
+    for s in seeds:
+        c = short_run_config(cfg, min_lr, num_steps, s)
+        cb = ExponentialRangeTest(min_lr, max_lr, num_steps,
+                                  c.per_device_train_batch_size * c.gradient_accumulation_steps, **rule)
+        (run or (lambda c, cb: run_grpo(c, progress=False, callbacks=[cb])))(c, cb)
+        per_seed.append({"seed": int(s), **cb.report()})
+    safe = [r["largest_safe_lr"] if r["stopped"] else max_lr for r in per_seed]
+    finite = [x for x in safe if x == x]
+    return {"min_lr": min_lr, "max_lr": max_lr, "num_steps": num_steps, "rule": rule,
+            "per_seed": per_seed, "censored": sum(not r["stopped"] for r in per_seed),
+            "largest_safe_lr": float(np.exp(np.mean(np.log(finite)))) if finite else math.nan}
+
+
+def range_test_cached(cfg, lrs, steps: int, seeds=(0,), *, refresh: bool = False,
+                      compute: bool = True, results_dir=None) -> dict | None:
+    """:func:`range_test` stored in ``results/llm/range_test/`` and reused (key: the request)."""
+    from .runner import stored_result
+
+    request = {"method": "grid", "config": cfg.stable_dict(), "lrs": list(map(float, lrs)),
+               "steps": steps, "seeds": list(map(int, seeds))}
+    return stored_result("range_test", cfg, request, lambda: range_test(cfg, lrs, steps, seeds),
+                         refresh=refresh, allow_compute=compute, results_dir=results_dir)
+
+
+def exponential_range_test_cached(cfg, min_lr: float, max_lr: float, num_steps: int, seeds=(0,), *,
+                                  refresh: bool = False, compute: bool = True, results_dir=None
+                                  ) -> dict | None:
+    """:func:`exponential_range_test` stored in ``results/llm/range_test/`` and reused."""
+    from .runner import stored_result
+
+    request = {"method": "exponential", "config": cfg.stable_dict(), "min_lr": min_lr,
+               "max_lr": max_lr, "num_steps": num_steps, "seeds": list(map(int, seeds))}
+    return stored_result("range_test", cfg, request,
+                         lambda: exponential_range_test(cfg, min_lr, max_lr, num_steps, seeds),
+                         refresh=refresh, allow_compute=compute, results_dir=results_dir)
+
+
+def summary(out: dict) -> str:
+    """The table a person reads after either range test."""
+    if "per_seed" in out:
+        lines = [f"exponential ramp {out['min_lr']:.3g} -> {out['max_lr']:.3g} over {out['num_steps']} steps"]
+        for r in out["per_seed"]:
+            lines.append(f"  seed {r['seed']}: start {r['start']:.3f}; "
+                         + (f"dropped after lr {r['first_failing_lr']:.3g}, largest safe {r['largest_safe_lr']:.3g}"
+                            if r["stopped"] else "never dropped"))
+        lines.append(f"largest safe learning rate (geometric mean over seeds): {out['largest_safe_lr']:.4g}")
+        return "\n".join(lines)
+    lines = [f"start success {out['start']:.3f} ± {out['start_se']:.3f} (pass: >= {out['threshold']:.3f} "
+             f"after {out['steps']} steps)"]
+    for r in out["rows"]:
+        lines.append(f"  lr {r['learning_rate']:<10.4g} success {r['success_after']:.3f}  "
+                     f"{'pass' if r['passed'] else 'FAIL'}")
+    lines.append(f"largest passing learning rate: {out['largest_passing_lr']:.4g} "
+                 f"(first failure: {out['first_failing_lr']:.4g})")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     from .runner import world_size
     from .train import load_config
@@ -86,6 +219,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", default="0", help="comma list of seeds")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--output", default=None, help="JSON file for the table")
+    ap.add_argument("--exponential", action="store_true",
+                    help="one run per seed with a geometric ramp low:high over count steps")
     a = ap.parse_args(argv)
     try:
         cfg, _ = load_config(a.config, a.set)
@@ -97,16 +232,16 @@ def main(argv=None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    out = range_test(cfg, lrs, a.steps, seeds)
+    if a.exponential and ":" not in a.lrs:
+        print("error: --exponential needs --lrs low:high:count", file=sys.stderr)
+        return 2
     import os
+    if a.exponential:
+        out = exponential_range_test(cfg, lrs[0], lrs[-1], len(lrs), seeds)
+    else:
+        out = range_test(cfg, lrs, a.steps, seeds)
     if int(os.environ.get("RANK", "0")) == 0:
-        print(f"start success {out['start']:.3f} ± {out['start_se']:.3f} (pass: >= {out['threshold']:.3f} "
-              f"after {a.steps} steps)")
-        for r in out["rows"]:
-            print(f"  lr {r['learning_rate']:<10.4g} success {r['success_after']:.3f}  "
-                  f"{'pass' if r['passed'] else 'FAIL'}")
-        print(f"largest passing learning rate: {out['largest_passing_lr']:.4g} "
-              f"(first failure: {out['first_failing_lr']:.4g})")
+        print(summary(out))
         if a.output:
             from pathlib import Path
 

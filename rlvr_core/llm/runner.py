@@ -392,9 +392,11 @@ def _load(cfg: RunConfig, where):
     return load_local_model(where)
 
 
-def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = True) -> dict:
+def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = True,
+             callbacks=()) -> dict:
     """Train one GRPO run and return ``{"config", "grpo_config", "provenance", "metrics",
-    "warm_start"}`` (metrics: one dict per optimizer step); ``progress`` shows a step bar."""
+    "warm_start"}`` (metrics: one dict per optimizer step); ``progress`` shows a step bar;
+    ``callbacks``: extra ``TrainerCallback`` objects (e.g. the learning-rate range test)."""
     num_processes = world_size()
     cfg.validate(num_processes)
     from trl import GRPOConfig
@@ -425,6 +427,8 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     if cfg.gap_callback:
         GradientGapCallback(reward, cfg.num_generations, cfg.temperature, mode=cfg.gap_mode,
                             proj_dim=cfg.gap_proj_dim, proj_seed=cfg.seed).attach(trainer)
+    for cb in callbacks:
+        trainer.add_callback(cb)
     # after the gap callback, so each JSONL line holds the step's gap/* metrics too
     trainer.add_callback(MetricsJsonlCallback(cfg.metrics_jsonl or Path(tmp) / "metrics.jsonl"))
     resume = cfg.resume_from_checkpoint
@@ -467,6 +471,30 @@ def _clean(d: dict) -> dict:
 
 def result_path(cfg: RunConfig, results_dir=None) -> Path:
     return Path(results_dir or RESULTS_DIR) / cfg.model / f"{cfg.key()}.json"
+
+
+def stored_result(kind: str, cfg: RunConfig, request: dict, compute, *, refresh: bool = False,
+                  allow_compute: bool = True, results_dir=None) -> dict | None:
+    """A derived language-model result (line search, range test) stored with its provenance in
+    ``results/llm/<kind>/<model>-<key>.json`` and reused; the key is the request alone (the rule
+    of :mod:`rlvr_core.provenance`). ``compute()`` makes it when absent or on ``refresh``; returns
+    ``None`` when nothing is stored and ``allow_compute`` is False."""
+    key = content_hash(request, n=12)
+    path = Path(results_dir or RESULTS_DIR) / kind / f"{cfg.model}-{key}.json"
+    if path.exists() and not refresh:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass
+    if not allow_compute:
+        return None
+    t0 = time.perf_counter()
+    result = compute()
+    result = {**result, "request": request,
+              "provenance": {**run_provenance(resolve_model(cfg), on_cpu(cfg)),
+                             "seconds": time.perf_counter() - t0}}
+    atomic_write_text(path, json.dumps(result, indent=1, sort_keys=True) + "\n")
+    return result
 
 
 def run_or_load(cfg: RunConfig, *, refresh: bool = False, results_dir=None,

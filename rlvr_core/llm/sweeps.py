@@ -189,7 +189,7 @@ def tiny_plan(profile: str = "default") -> dict:
     return {"lrs": log_grid(0.003, 1.0, 7), "seeds": (0, 1, 2), "steps": 30,
             "compare_seeds": (0, 1, 2), "lengths": (2, 16), "plateau_steps": 600,
             "plateau_lr": 0.03, "plateau_seeds": (0, 1, 2),
-            "adamw_lrs": log_grid(1e-4, 0.1, 7), "adamw_seeds": (0,)}
+            "adamw_lrs": log_grid(1e-4, 0.1, 7), "adamw_seeds": (0, 1, 2)}
 
 
 def tiny_sweep_configs(plan: dict, loss_type: str, scratch_len: int, seeds) -> list[RunConfig]:
