@@ -90,6 +90,9 @@ class RunConfig:
     vllm_importance_sampling_correction: bool = False   # see grpo_config_fields (off: raw step)
     gap_mode: str = "full"               # Gradient-Gap callback: "full" or "projection" (k-dim sketch)
     gap_proj_dim: int = 256              # k of the projection mode
+    eval_problems: int = 0               # fixed evaluation set (evaluation.py); 0 = none
+    eval_samples: int = 4                # completions per evaluation problem
+    eval_gap: bool = False               # also the independent Gradient-Gap estimate there
     # ---- bookkeeping (never part of the key: they do not change what is trained) ----
     report_to: str = "none"              # "tensorboard" (offline), "none", "wandb", ...
     output_dir: str | None = None        # checkpoints, TensorBoard logs, metrics.jsonl (None: temp)
@@ -103,7 +106,7 @@ class RunConfig:
     # :meth:`stable_dict`) while they hold their default, so every old key is unchanged.
     ADDED_FIELDS = ("dataset_path", "dataset_name", "dataset_config", "dataset_split",
                     "prompt_style", "torch_dtype", "vllm_importance_sampling_correction",
-                    "gap_mode", "gap_proj_dim")
+                    "gap_mode", "gap_proj_dim", "eval_problems", "eval_samples", "eval_gap")
     # Bookkeeping that does not change what is trained: never part of the key.
     OPERATIONAL_FIELDS = ("report_to", "output_dir", "save_strategy", "save_steps",
                           "save_total_limit", "resume_from_checkpoint", "metrics_jsonl")
@@ -141,6 +144,11 @@ class RunConfig:
         if self.task == "math":
             self._validate_dataset()
         check_choice("gap_mode", self.gap_mode, ("full", "projection"))
+        check_int("eval_problems", self.eval_problems, minimum=0)
+        check_int("eval_samples", self.eval_samples, minimum=2)
+        check_choice("eval_gap", self.eval_gap, (True, False))
+        if self.eval_gap and not self.eval_problems:
+            raise ValueError("eval_gap=True is invalid without eval_problems > 0")
         check_int("gap_proj_dim", self.gap_proj_dim, minimum=1)
         if self.gap_callback and self.per_device_train_batch_size % self.num_generations:
             raise ValueError(
@@ -427,6 +435,16 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     if cfg.gap_callback:
         GradientGapCallback(reward, cfg.num_generations, cfg.temperature, mode=cfg.gap_mode,
                             proj_dim=cfg.gap_proj_dim, proj_seed=cfg.seed).attach(trainer)
+    evaluation = None
+    if cfg.eval_problems:
+        from .evaluation import EvalSetCallback, evaluation_prompts
+
+        # the evaluation problems are drawn with a seed of their own: the same set for every run
+        evaluation = EvalSetCallback(task, tok, evaluation_prompts(task, tok, cfg.eval_problems, seed=1),
+                                     cfg.eval_samples, cfg.max_completion_length,
+                                     temperature=cfg.temperature, at_steps=(0, cfg.max_steps // 2),
+                                     gap=cfg.eval_gap, seed=cfg.seed)
+        trainer.add_callback(evaluation)
     for cb in callbacks:
         trainer.add_callback(cb)
     # after the gap callback, so each JSONL line holds the step's gap/* metrics too
@@ -449,6 +467,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     fields = {k: v for k, v in fields.items() if k != "output_dir"}
     return {"config": cfg.to_dict(), "key": cfg.key(), "grpo_config": fields,
             "metrics": metrics, "warm_start": warm,
+            **({"eval": evaluation.records} if evaluation is not None else {}),
             "provenance": {**run_provenance(where, on_cpu(cfg)),
                            "num_processes": num_processes,
                            "resumed_from": resume or None,

@@ -2,6 +2,7 @@
 them), and the analysis of a learning-rate sweep: final success, collapse, measured threshold."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -28,6 +29,18 @@ def smollm2_plan() -> list[RunConfig]:
     return (smollm2_configs(learning_rates=(0.003, 0.03, 0.1, 0.3))
             + smollm2_configs(learning_rates=(0.03,), seeds=(1,))
             + smollm2_configs(learning_rates=(0.03,), loss_types=("dr_grpo",)))
+
+
+def smollm2_seed_plan() -> list[RunConfig]:
+    """Seeds 1 and 2 of ``smollm2_plan``'s ``grpo`` rates, so that every rate has three seeds
+    (seed 1 at 0.03 is already in ``smollm2_plan``). Without the Gradient-Gap callback, which only
+    observes: a run's trajectory is the same with and without it (``tests/test_llm.py``). Ordered
+    from the rates nearest the single-seed threshold outwards, so an interrupted job has run the
+    informative ones first."""
+    plan = [dataclasses.replace(c, gap_callback=False)
+            for c in smollm2_configs(learning_rates=(0.003, 0.03, 0.1, 0.3), seeds=(1, 2))
+            if not (c.learning_rate == 0.03 and c.seed == 1)]
+    return sorted(plan, key=lambda c: (abs(math.log(c.learning_rate / 0.05)), c.seed))
 
 
 def run_all(configs, *, refresh: bool = False, progress: bool = True) -> list[dict]:
@@ -185,11 +198,13 @@ def tiny_plan(profile: str = "default") -> dict:
         return {"lrs": log_grid(0.003, 1.0, 9), "seeds": (0, 1, 2, 3, 4), "steps": 60,
                 "compare_seeds": (0, 1, 2), "lengths": (2, 16), "plateau_steps": 1000,
                 "plateau_lr": 0.03, "plateau_seeds": (0, 1, 2),
-                "adamw_lrs": log_grid(1e-4, 0.1, 7), "adamw_seeds": (0, 1)}
+                "adamw_lrs": log_grid(1e-4, 0.1, 7), "adamw_seeds": (0, 1),
+                "gap_eval_lrs": (0.03, 0.3), "gap_eval_seeds": (0, 1, 2, 3, 4), "gap_eval_samples": 128}
     return {"lrs": log_grid(0.003, 1.0, 7), "seeds": (0, 1, 2), "steps": 30,
             "compare_seeds": (0, 1, 2), "lengths": (2, 16), "plateau_steps": 600,
             "plateau_lr": 0.03, "plateau_seeds": (0, 1, 2),
-            "adamw_lrs": log_grid(1e-4, 0.1, 7), "adamw_seeds": (0, 1, 2)}
+            "adamw_lrs": log_grid(1e-4, 0.1, 7), "adamw_seeds": (0, 1, 2),
+            "gap_eval_lrs": (0.03, 0.3), "gap_eval_seeds": (0, 1, 2), "gap_eval_samples": 64}
 
 
 def tiny_sweep_configs(plan: dict, loss_type: str, scratch_len: int, seeds) -> list[RunConfig]:
@@ -217,6 +232,13 @@ def tiny_all_configs(plan: dict) -> dict:
     out[("adamw", short)] = [RunConfig(**adamw, scratch_len=short, learning_rate=lr,
                                        loss_type="grpo", max_steps=plan["steps"], seed=s)
                              for lr in plan["adamw_lrs"] for s in plan["adamw_seeds"]]
+    # the independent Gradient-Gap estimate: a fixed evaluation set (all 16 problems) at the start,
+    # the middle and the end of a stable and a collapsing rate
+    out[("independent_gap", short)] = [
+        RunConfig(**TINY_COMMON, scratch_len=short, learning_rate=lr, loss_type="grpo",
+                  max_steps=plan["steps"], seed=s, eval_problems=16,
+                  eval_samples=plan["gap_eval_samples"], eval_gap=True)
+        for lr in plan["gap_eval_lrs"] for s in plan["gap_eval_seeds"]]
     return out
 
 

@@ -1,0 +1,180 @@
+"""A fixed evaluation set for GRPO runs, and a Gradient-Gap estimate independent of the update.
+
+:class:`EvalSetCallback` samples ``samples`` completions for each prompt of a fixed set of
+problems at chosen optimizer steps (before the first update, in the middle, at the end) and
+records the success rate with its binomial standard error. Its completions are drawn afresh,
+independently of the training batches, so its success is not the training batch's noisy reward
+and its J0 is the starting model's.
+
+With ``gap=True`` it also estimates the Gradient Gap from these completions, twice, on two
+disjoint halves of the prompts (ĝ_A, ĝ_B: mean score of correct minus mean score of incorrect
+completions, averaged over the mixed groups, :func:`rlvr_core.gap.group_gap_weights`), and after
+that step's update compares them with the realised update Δθ: ``cos(Δθ, ĝ_A)``, ``cos(Δθ, ĝ_B)``
+and ``cos(ĝ_A, ĝ_B)``. The training callback's ĝ is computed from the same completions that form
+the update, so its alignment with Δθ is close to 1 by construction; here the update has never seen
+the evaluation completions, and ``cos(ĝ_A, ĝ_B)`` is the alignment two independent estimates of the
+same gap reach: the noise ceiling against which ``cos(Δθ, ĝ)`` is read. Memory: three float32
+copies of the trainable parameters at a gap step (fine for small models; not meant for 7B).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from transformers import TrainerCallback
+
+from ..gap import group_gap_weights
+from ..validation import check_int
+from .callback import sequence_log_probs
+from .models import sample
+
+
+def evaluation_prompts(task, tok, num_problems: int, seed: int = 0) -> list[str]:
+    """The fixed evaluation prompts of a task, formatted as training formats them: the task's own
+    problems (``scratchpad_sum``: all of its training problems) or ``num_problems`` of a
+    ``chat_sum`` task's problems drawn with ``seed`` through the tokenizer's chat template."""
+    check_int("num_problems", num_problems, minimum=2)
+    if hasattr(task, "prompt"):
+        return [task.prompt(a, b) for a, b in task.problems()]
+    return [tok.apply_chat_template([{"role": "user", "content": task.question(a, b)}],
+                                    tokenize=False, add_generation_prompt=True)
+            for a, b in task.problems(num_problems, seed=seed)]
+
+
+def _cos(a: torch.Tensor, b: torch.Tensor) -> float:
+    den = float(a.norm() * b.norm())
+    return float(a @ b) / den if den > 0 else math.nan
+
+
+class EvalSetCallback(TrainerCallback):
+    """Success on a fixed evaluation set at ``at_steps`` (and at the end of training), optionally
+    with the independent Gradient-Gap estimate (see the module docstring). ``records`` holds one
+    dict per evaluation: step, success, se, n, mean_length, clipped; with ``gap`` also the
+    cosines, the mixed-group counts and the norms."""
+
+    def __init__(self, task, tok, prompts: list[str], samples: int, max_new_tokens: int, *,
+                 temperature: float = 1.0, at_steps=(0,), gap: bool = False, seed: int = 0,
+                 batch_size: int = 64):
+        self.task, self.tok, self.prompts = task, tok, list(prompts)
+        self.samples = check_int("samples", samples, minimum=2)
+        self.max_new_tokens, self.temperature = max_new_tokens, temperature
+        self.at_steps, self.gap, self.seed, self.batch_size = set(at_steps), gap, seed, batch_size
+        self.records: list[dict] = []
+        self._pending = None  # (record, theta_before, g_A, g_B) until the step's update is done
+
+    def _params(self, model):
+        return [p for p in model.parameters() if p.requires_grad]
+
+    def _sample_all(self, model, step: int):
+        prompts = [p for p in self.prompts for _ in range(self.samples)]
+        chunks, rewards = [], []
+        for i in range(0, len(prompts), self.batch_size):
+            part = prompts[i:i + self.batch_size]
+            chunk = sample(model, self.tok, part, self.max_new_tokens, self.temperature,
+                           seed=self.seed + 100_003 * step + i)
+            chunks.append(chunk)
+            rewards += [self.task.verify(p, t) for p, t in zip(part, chunk[3])]
+        return chunks, torch.tensor(rewards, dtype=torch.float64).reshape(len(self.prompts), -1)
+
+    def _gap(self, model, chunks, rewards, half: int) -> tuple[torch.Tensor, int]:
+        """ĝ from the prompts of one half (even or odd index): one backward pass per chunk."""
+        keep = torch.zeros(rewards.shape[0], 1, dtype=rewards.dtype)
+        keep[half::2] = 1
+        # the other half's groups become all-wrong, so they carry no weight and are not counted
+        c, n_mixed = group_gap_weights(rewards * keep)
+        c = c.reshape(-1).float()
+        params = self._params(model)
+        total = [torch.zeros_like(p, dtype=torch.float32) for p in params]
+        offset = 0
+        for enc, completion, mask, _ in chunks:
+            w = c[offset:offset + completion.shape[0]]
+            offset += completion.shape[0]
+            if not torch.any(w != 0):
+                continue
+            with torch.enable_grad():
+                logp = sequence_log_probs(model, enc.input_ids, enc.attention_mask, completion, mask,
+                                          self.temperature)
+                grads = torch.autograd.grad((w * logp).sum(), params, allow_unused=True)
+            for t, g in zip(total, grads):
+                if g is not None:
+                    t += g.float()
+        return torch.cat([t.reshape(-1) for t in total]), n_mixed
+
+    def _evaluate(self, model, step: int):
+        was_training = model.training
+        model.eval()
+        chunks, rewards = self._sample_all(model, step)
+        lengths = torch.cat([m.sum(1) for _, _, m, _ in chunks]).double()
+        J = float(rewards.mean())
+        rec = {"step": step, "success": J, "n": rewards.numel(),
+               "se": math.sqrt(max(J * (1 - J), 1e-12) / rewards.numel()),
+               "mean_length": float(lengths.mean()),
+               "clipped": float((lengths >= self.max_new_tokens).double().mean())}
+        if self.gap:
+            g_a, n_a = self._gap(model, chunks, rewards, 0)
+            g_b, n_b = self._gap(model, chunks, rewards, 1)
+            rec.update({"gap_mixed_groups": [n_a, n_b], "cos_gA_gB": _cos(g_a, g_b),
+                        "gap_norm": float(((g_a + g_b) / 2).norm())})
+            theta = torch.cat([p.detach().float().reshape(-1) for p in self._params(model)])
+            self._pending = (rec, theta, g_a, g_b)
+        model.train(was_training)
+        self.records.append(rec)
+
+    def on_step_begin(self, args, state, control, model=None, **kwargs):
+        if state.global_step in self.at_steps and not any(r["step"] == state.global_step
+                                                          for r in self.records):
+            self._evaluate(model, state.global_step)
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if self._pending is None:
+            return
+        rec, theta, g_a, g_b = self._pending
+        self._pending = None
+        delta = torch.cat([p.detach().float().reshape(-1) for p in self._params(model)]) - theta
+        rec.update({"cos_update_gA": _cos(delta, g_a), "cos_update_gB": _cos(delta, g_b),
+                    "update_norm": float(delta.norm())})
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        if not any(r["step"] == state.global_step for r in self.records):
+            gap, self.gap = self.gap, False  # no update follows the last evaluation
+            self._evaluate(model, state.global_step)
+            self.gap = gap
+
+
+def starting_success(cfg, *, num_problems: int = 64, samples: int = 4, seed: int = 0,
+                     refresh: bool = False, compute: bool = True) -> dict | None:
+    """J0 of a run's starting model on the fixed evaluation set (no training): success and its
+    standard error over ``num_problems`` x ``samples`` completions at the run's
+    ``max_completion_length`` and temperature; stored in ``results/llm/start_success/``."""
+    from .runner import _load, resolve_model, stored_result
+
+    def measure():
+        model, tok = _load(cfg, resolve_model(cfg))
+        task = cfg.make_task(chat=getattr(tok, "chat_template", None) is not None)
+        cb = EvalSetCallback(task, tok, evaluation_prompts(task, tok, num_problems, seed=1), samples,
+                             cfg.max_completion_length, temperature=cfg.temperature, seed=seed)
+        cb._evaluate(model, 0)
+        return cb.records[0]
+
+    request = {"config": cfg.stable_dict(), "num_problems": num_problems, "samples": samples,
+               "seed": seed}
+    return stored_result("start_success", cfg, request, measure, refresh=refresh,
+                         allow_compute=compute)
+
+
+def alignment_rows(results: list[dict]) -> list[dict]:
+    """One row per gap evaluation of each run: the run's rate and seed, the step, the evaluation
+    set's success, the training callback's same-batch cos(Δθ, ĝ) for that update, the
+    independent cosines and the split-half ceiling cos(ĝ_A, ĝ_B)."""
+    rows = []
+    for r in results:
+        for e in r.get("eval", []):
+            if "cos_update_gA" not in e:
+                continue
+            m = r["metrics"][e["step"]] if e["step"] < len(r["metrics"]) else {}
+            rows.append({"learning_rate": r["config"]["learning_rate"], "seed": r["config"]["seed"],
+                         "step": e["step"], "success": e["success"], "se": e["se"],
+                         "cos same batch": m.get("gap/cos_update_gap", math.nan),
+                         "cos(update, g_A)": e["cos_update_gA"], "cos(update, g_B)": e["cos_update_gB"],
+                         "cos(g_A, g_B)": e["cos_gA_gB"]})
+    return rows

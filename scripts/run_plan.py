@@ -1,0 +1,46 @@
+"""Run a named plan of GRPO runs in the background, one run at a time, each stored in
+results/llm/<model>/<key>.json as soon as it finishes (resumable: stored runs are skipped).
+
+    RLVR_TORCH_THREADS=1 nohup .venv/bin/python scripts/run_plan.py smollm2_seeds > build/plan.log 2>&1 &
+
+Plans: smollm2 (notebook 07's SmolLM2 set), smollm2_seeds (two more seeds per grpo rate),
+tiny (notebook 07's tiny-model set). Commit the new result files when it is done.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import rlvr_core.llm  # noqa: F401  (offline first)
+from rlvr_core.llm.evaluation import starting_success
+from rlvr_core.llm.runner import result_path, run_or_load
+from rlvr_core.llm.sweeps import smollm2_plan, smollm2_seed_plan, tiny_all_configs, tiny_plan
+
+PLANS = {"smollm2": smollm2_plan, "smollm2_seeds": smollm2_seed_plan,
+         "tiny": lambda: [c for cs in tiny_all_configs(tiny_plan()).values() for c in cs]}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("plan", choices=sorted(PLANS))
+    a = ap.parse_args(argv)
+    configs = PLANS[a.plan]()
+    if a.plan.startswith("smollm2"):
+        t0 = time.perf_counter()
+        j0 = starting_success(configs[0])
+        print(f"starting success {j0['success']:.3f} ± {j0['se']:.3f} ({j0['n']} completions, "
+              f"{time.perf_counter() - t0:.0f} s)", flush=True)
+    todo = [c for c in configs if not result_path(c).exists()]
+    print(f"{a.plan}: {len(configs)} runs, {len(todo)} to run", flush=True)
+    for i, c in enumerate(todo, 1):
+        t0 = time.perf_counter()
+        res = run_or_load(c, progress=False)
+        print(f"[{i}/{len(todo)}] lr {c.learning_rate} {c.loss_type} seed {c.seed}: final success "
+              f"{res['metrics'][-1]['reward']:.2f}, {time.perf_counter() - t0:.0f} s "
+              f"-> {result_path(c)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
