@@ -289,3 +289,15 @@ def test_seed_rule_threshold_bracket_and_ci():
     assert lrs[0] <= lo <= br.estimate <= hi <= lrs[-1]
     # exactly at the cut counts as stable
     assert threshold(lrs, np.full((4, 3), cut), J0, se=se).censored
+
+
+def test_missing_runs_are_left_out_not_counted_as_collapsed():
+    # a plan still running: NaN finals are neither stable nor collapsed
+    from rlvr_core.llm.sweeps import stable_fraction, threshold, threshold_ci
+    lrs = [0.01, 0.1, 1.0]
+    final = np.array([[0.5, 0.5, np.nan], [0.5, np.nan, 0.0], [0.0, 0.0, np.nan]])
+    assert np.allclose(stable_fraction(final, 0.5, 0.05), [1, 0.5, 0])
+    same = np.array([[0.5, 0.5], [0.5, 0.0], [0.0, 0.0]])       # the same stable fractions, complete
+    a, b = threshold(lrs, final, 0.5, se=0.05), threshold(lrs, same, 0.5, se=0.05)
+    assert (a.last_pass, a.first_fail) == (b.last_pass, b.first_fail) == (0.01, 1.0)
+    assert all(np.isnan(threshold_ci(lrs, final[:, 2:], 0.5, 0.05)))  # one seed: no CI

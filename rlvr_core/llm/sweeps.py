@@ -94,9 +94,10 @@ def warm_start_J0(warm: dict) -> tuple[float, float]:
 
 
 def seed_stable(final, start: float, se: float, *, k: float = SE_MULT) -> np.ndarray:
-    """Per-seed outcome: True (stable) where the final success is >= ``start - k*se``."""
+    """Per-seed outcome: 1.0 (stable) where the final success is >= ``start - k*se``, 0.0 where it
+    is below, NaN where the run is missing (a plan still running)."""
     final = np.asarray(final, dtype=float)
-    return ~np.isnan(final) & (final >= start - k * se)
+    return np.where(np.isnan(final), np.nan, (final >= start - k * se).astype(float))
 
 
 def threshold(lrs, final, start: float, *, se: float | None = None, collapse_frac: float = 0.5,
@@ -113,9 +114,9 @@ def threshold(lrs, final, start: float, *, se: float | None = None, collapse_fra
     check_probability("collapse_frac", collapse_frac)
     final = np.asarray(final, dtype=float)
     order = np.argsort(lrs)
-    if se is not None:
-        out = seed_stable(final if final.ndim == 2 else final[:, None], start, se)
-        return bracket_from_seeds(out[order], lrs[order], band, name="lrs")
+    if se is not None:  # the stable fraction over the seeds that ran
+        frac = stable_fraction(final if final.ndim == 2 else final[:, None], start, se)
+        return bracket_from_seeds(frac[order][:, None], lrs[order], band, name="lrs")
     if final.ndim == 2:
         final = np.nanmean(final, axis=1)
     return first_failure(final[order] >= collapse_frac * start, lrs[order], name="lrs")
@@ -124,17 +125,22 @@ def threshold(lrs, final, start: float, *, se: float | None = None, collapse_fra
 def threshold_ci(lrs, final, start: float, se: float, *, band: tuple[float, float] = STABLE_BAND,
                  n_boot: int = 1000, level: float = 0.9, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap CI over seeds of the rule's threshold estimate (NaN when fewer than
-    half the resamples give a finite bracket)."""
+    half the resamples give a finite bracket, or fewer than two seeds ran at every rate)."""
     lrs = np.asarray(check_grid("lrs", list(lrs)))
     order = np.argsort(lrs)
     out = seed_stable(np.asarray(final, dtype=float), start, se)[order]
+    out = out[:, ~np.isnan(out).any(0)]  # resample only the seeds that ran at every rate
+    if out.shape[1] < 2:
+        return math.nan, math.nan
     ci = bootstrap_bracket(out, lrs[order], band=band, n_boot=n_boot, seed=seed, level=level)
     return float(ci[0]), float(ci[1])
 
 
 def stable_fraction(final, start: float, se: float) -> np.ndarray:
-    """Per rate, the fraction of seeds the rule calls stable."""
-    return seed_stable(final, start, se).mean(-1)
+    """Per rate, the fraction of the seeds that ran that the rule calls stable (NaN: none ran)."""
+    out = seed_stable(final, start, se)
+    ran = (~np.isnan(out)).sum(-1)
+    return np.where(ran > 0, np.nansum(out, -1) / np.maximum(ran, 1), np.nan)
 
 
 # Fixed-rate runs: the tail (last quarter of the steps) is "flat" when the 90% t-interval over
