@@ -82,3 +82,20 @@ def test_gap_callback_only_observes():
     key = ("reward", "completions/mean_length")
     assert [[m[k] for k in key] for m in runs[0]] == [[m[k] for k in key] for m in runs[1]]
     assert "gap/cos_update_gap" in runs[0][0] and "gap/cos_update_gap" not in runs[1][0]
+
+
+def test_starting_success_is_keyed_by_the_start_not_the_training(tmp_path, monkeypatch):
+    from rlvr_core.llm import runner
+    from rlvr_core.llm.evaluation import starting_success
+
+    warm_start_tiny(2)
+    monkeypatch.setattr(runner, "RESULTS_DIR", tmp_path)
+    cfg = RunConfig(**TINY_COMMON, scratch_len=2, learning_rate=0.03)
+    first = starting_success(cfg, num_problems=16, samples=4)
+    assert first["n"] == 16 * 4 and 0 <= first["success"] <= 1
+    assert set(first["length_quantiles"]) == {"50", "90", "99"}
+    # another learning rate or seed trains differently but starts from the same model: reused
+    other = RunConfig(**TINY_COMMON, scratch_len=2, learning_rate=0.3, seed=5)
+    assert starting_success(other, num_problems=16, samples=4, compute=False) == first
+    # another cap samples differently: not stored yet
+    assert starting_success(cfg, num_problems=16, samples=4, max_completion_length=6, compute=False) is None

@@ -109,6 +109,7 @@ class EvalSetCallback(TrainerCallback):
         rec = {"step": step, "success": J, "n": rewards.numel(),
                "se": math.sqrt(max(J * (1 - J), 1e-12) / rewards.numel()),
                "mean_length": float(lengths.mean()),
+               "length_quantiles": {str(q): float(lengths.quantile(q / 100)) for q in (50, 90, 99)},
                "clipped": float((lengths >= self.max_new_tokens).double().mean())}
         if self.gap:
             g_a, n_a = self._gap(model, chunks, rewards, 0)
@@ -141,12 +142,26 @@ class EvalSetCallback(TrainerCallback):
             self.gap = gap
 
 
+# What defines a run's starting model and how it samples (not its training): the key of J0
+START_FIELDS = ("model", "task", "digits", "scratch_len", "num_problems", "warm_start_target",
+                "max_completion_length", "temperature", "dataset_path", "dataset_name",
+                "dataset_config", "dataset_split", "prompt_style", "model_path")
+
+
 def starting_success(cfg, *, num_problems: int = 64, samples: int = 4, seed: int = 0,
-                     refresh: bool = False, compute: bool = True) -> dict | None:
+                     max_completion_length: int | None = None, refresh: bool = False,
+                     compute: bool = True) -> dict | None:
     """J0 of a run's starting model on the fixed evaluation set (no training): success and its
     standard error over ``num_problems`` x ``samples`` completions at the run's
-    ``max_completion_length`` and temperature; stored in ``results/llm/start_success/``."""
+    ``max_completion_length`` (or the one given: how long the replies want to be) and
+    temperature, with the reply-length quantiles; stored in ``results/llm/start_success/``."""
+    import dataclasses
+
     from .runner import _load, resolve_model, stored_result
+
+    if max_completion_length is not None:
+        cfg = dataclasses.replace(cfg, max_completion_length=check_int(
+            "max_completion_length", max_completion_length, minimum=1))
 
     def measure():
         model, tok = _load(cfg, resolve_model(cfg))
@@ -156,8 +171,8 @@ def starting_success(cfg, *, num_problems: int = 64, samples: int = 4, seed: int
         cb._evaluate(model, 0)
         return cb.records[0]
 
-    request = {"config": cfg.stable_dict(), "num_problems": num_problems, "samples": samples,
-               "seed": seed}
+    start = {k: v for k, v in cfg.stable_dict().items() if k in START_FIELDS}
+    request = {"start": start, "num_problems": num_problems, "samples": samples, "seed": seed}
     return stored_result("start_success", cfg, request, measure, refresh=refresh,
                          allow_compute=compute)
 
