@@ -26,10 +26,12 @@ if "google.colab" in sys.modules or os.environ.get("RLVR_INSTALL"):
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown, display
 
 from rlvr_core.checker import check_step_size
 from rlvr_core.checker_validation import compare_on_bandits
 from rlvr_core.checks import expect
+from rlvr_core.llm.evaluation import starting_success
 from rlvr_core.llm.probe import line_search_cached, threshold_from_line_search
 from rlvr_core.llm.range_test import exponential_range_test_cached, range_test_cached
 from rlvr_core.llm.smollm2 import is_available as smollm2_available
@@ -246,7 +248,9 @@ show(fig)
 # - **exponential** (`--exponential`, the `ExponentialRangeTest` `TrainerCallback`): one run per
 #   seed whose rate grows by a constant factor at every step (`RAMP_STEPS` steps over the ramp); it
 #   stops after two batches in a row below the start minus two standard errors, and reads the rate
-#   two updates before the first of them. Its estimate is the geometric mean over seeds.
+#   two updates before the first of them. Its estimate is the median over seeds (the lower one for an
+#   even count), a seed that dropped at the first update counting as below the ramp: a single seed
+#   whose first batch happened to be high cannot move it far.
 #
 # **Criterion, fixed before these runs were made:** a method *agrees* with notebook 07's measured
 # sweep when its estimate lies within a factor 3 of the sweep's threshold estimate (about one step of
@@ -372,12 +376,14 @@ smol_search = line_search_cached(smol_cfg, SMOL_LRS, num_prompts=4, eval_samples
                                  refresh=refresh_smol, compute=smollm2_available())
 
 # %%
-if smol_search is not None and smol_runs:
+smol_start = starting_success(smol_cfg, compute=False)   # notebook 07's J0 (the evaluation set)
+if smol_search is not None and smol_runs and smol_start is not None:
     s_lrs, _, s_final = sweep_table(smol_runs)
-    s_start = float(np.mean([r["metrics"][0]["reward"] for r in smol_runs]))
-    s_thr, s_stable, s_collapsed = threshold(s_lrs, s_final, s_start).as_tuple()
+    s_thr, s_stable, s_collapsed = threshold(s_lrs, s_final, smol_start["success"],
+                                             se=smol_start["se"]).as_tuple()   # notebook 07's rule
     p_thr, p_safe, p_drop = threshold_from_line_search(smol_search).as_tuple()
-    print(f"SmolLM2 sweep (notebook 07, {len(smol_runs)} runs): stable <= {s_stable:.2g}, collapsed >= {s_collapsed:.2g}")
+    print(f"SmolLM2 sweep (notebook 07, {len(smol_runs)} runs, its rule): stable <= {s_stable:.2g}, "
+          f"collapsed >= {s_collapsed:.2g}")
     print(f"one-step line search: J0 = {smol_search['J0']:.2f}; safe <= {p_safe:.2g}, drop >= {p_drop:.2g}")
     print(f"one-step threshold / sweep threshold = {p_thr:.2g} / {s_thr:.2g} = {p_thr / s_thr:.1f}")
 else:
@@ -386,12 +392,12 @@ else:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-if smol_search is not None and smol_runs:
+if smol_search is not None and smol_runs and smol_start is not None:
     assert expect("SmolLM2: largest stable sweep rate < first rate whose first step lowers J",
            bool(s_stable < p_drop), why="the same necessary condition as for the tiny model")
 
 # %%
-if smol_search is not None and smol_runs:
+if smol_search is not None and smol_runs and smol_start is not None:
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     ax.semilogx(smol_search["lrs"], smol_search["J"], "o-", color="C0", label="one step from the start (checker)")
     ax.axhspan(smol_search["J0"] - 2 * smol_search["se"], smol_search["J0"] + 2 * smol_search["se"],
@@ -405,16 +411,30 @@ if smol_search is not None and smol_runs:
             caption="One-step line search on SmolLM2-135M-Instruct vs notebook 07's SmolLM2 runs.")
     show(fig)
 
+# %%
+# the exponential range test of section 4 on SmolLM2 (stored; PROFILE=full recomputes it)
+smol_ramp = exponential_range_test_cached(smol_cfg, 1e-3, 10.0, RAMP_STEPS, RANGE_SEEDS,
+                                          refresh=refresh_smol, compute=smollm2_available())
+if smol_search is not None and smol_runs and smol_start is not None:
+    ramp_text = ""
+    if smol_ramp is not None:
+        ratio = smol_ramp["largest_safe_lr"] / s_thr
+        ramp_text = (f" The exponential range test of section 4 ({len(smol_ramp['per_seed'])} seeds, "
+                     f"{smol_ramp['censored']} never dropped) gives {smol_ramp['largest_safe_lr']:.2g}, "
+                     f"{ratio:.1f} times the sweep's threshold: "
+                     f"{'within' if 1 / 3 <= ratio <= 3 else 'outside'} section 4's factor 3.")
+    display(Markdown(
+        f"**[measured]** On SmolLM2, notebook 07's sweep ({len(smol_runs)} `grpo` runs, its rule and "
+        f"$J_0$) is stable up to {s_stable:.2g} and collapsed from {s_collapsed:.2g}. The one-step line "
+        f"search sees no drop up to {p_safe:.2g} (first drop at {p_drop:.2g}): {p_thr / s_thr:.1f} times "
+        f"the sweep's threshold." + ramp_text))
+
 # %% [markdown]
-# **[measured]** On SmolLM2 notebook 07 could afford a coarse sweep (`grpo` at four learning rates,
-# 30 steps, mostly one seed, about 25 min per run on this machine): stable at 0.03, collapsed from 0.1.
-# The one-step line search (evaluated on held-out sums) sees no drop until about 0.3, so it puts the
-# threshold about three times above the sweep's. That is the direction the theory allows — one step
-# that does not lower $J$ is necessary, not sufficient, for a run at that rate to survive — and notebook
-# 07 shows what the one-step view misses: at 0.03–0.1 the replies run to the length limit within a
-# few steps and training turns erratic, a drift over many steps rather than a drop in the first one.
-# On SmolLM2 the checker's one-step estimate is an upper limit to divide by a safety factor, not the
-# threshold itself.
+# One step that does not lower $J$ is necessary, not sufficient, for a run at that rate to survive,
+# so a one-step estimate may only err upwards — and notebook 07 shows what it misses on SmolLM2: the
+# replies run to the length cap within a few steps and training turns erratic, a drift over many
+# steps rather than a drop in the first one. On SmolLM2 the one-step estimate is an upper limit to
+# divide by a safety factor, not the threshold itself.
 #
 # ## What the checker cannot do (yet)
 #

@@ -109,3 +109,17 @@ def test_exponential_range_test_in_trl_stops_on_the_tiny_model(tmp_path):
     again = exponential_range_test_cached(cfg, 0.01, 1e4, 16, seeds=(0,), results_dir=tmp_path,
                                           compute=False)
     assert again == json.loads(json.dumps(out))          # stored, and read back without training
+
+
+def test_ramp_estimate_is_a_censored_lower_median():
+    from rlvr_core.llm.range_test import ramp_estimate
+
+    def seed(safe, stopped=True):
+        return {"stopped": stopped, "largest_safe_lr": safe}
+
+    nan = float("nan")
+    # a seed that dropped at once counts below the ramp, one that never dropped above it
+    assert ramp_estimate([seed(0.03), seed(0.1), seed(nan)], 10.0) == 0.03
+    assert ramp_estimate([seed(0.03), seed(nan, stopped=False), seed(0.1)], 10.0) == 0.1
+    assert ramp_estimate([seed(0.03), seed(0.1)], 10.0) == 0.03          # lower median
+    assert math.isnan(ramp_estimate([seed(nan), seed(nan), seed(0.1)], 10.0))

@@ -17,8 +17,8 @@ the collapse side, not the best rate.
 The same question inside one run: :class:`ExponentialRangeTest`, a ``TrainerCallback`` that raises
 the learning rate geometrically at every optimizer step and stops the run once the batch success
 has stayed below the start's for ``patience`` steps (add ``--exponential`` to the CLI; in your own
-script pass it to ``GRPOTrainer(callbacks=[...])``). It costs one short run instead of a grid,
-and reads a different thing: every rate acts for one step on a model already moved by the smaller
+script pass it to ``GRPOTrainer(callbacks=[...])``). It costs one short run per seed instead of a grid
+(the answer is the median over seeds), and reads a different thing: every rate acts for one step on a model already moved by the smaller
 ones. Notebook 08 compares both with the measured sweeps.
 
     python -m rlvr_core.llm.range_test --config configs/tiny.yaml --lrs 0.001:10:25 --exponential
@@ -144,10 +144,21 @@ class ExponentialRangeTest(TrainerCallback):
         return out
 
 
+def ramp_estimate(per_seed: list[dict], max_lr: float) -> float:
+    """The exponential test's answer from its per-seed reports: the lower median over seeds of
+    ``largest_safe_lr``, where a seed that never dropped counts as ``max_lr`` (above the ramp) and
+    one that dropped at the first update as 0 (below it). A median, so that one seed whose first
+    batch happened to be high (a drop at once) or low (never a drop) cannot move the answer far;
+    NaN when the median seed is below the ramp."""
+    safe = sorted(max_lr if not r["stopped"] else (r["largest_safe_lr"] if r["largest_safe_lr"] == r["largest_safe_lr"]
+                                                   else 0.0) for r in per_seed)
+    est = safe[(len(safe) - 1) // 2] if safe else math.nan
+    return est if est > 0 else math.nan
+
+
 def exponential_range_test(cfg, min_lr: float, max_lr: float, num_steps: int, seeds=(0,),
                            run=None, **rule) -> dict:
-    """:class:`ExponentialRangeTest` once per seed; the answer is the geometric mean over seeds
-    of ``largest_safe_lr`` (a seed whose run never dropped counts as ``max_lr``, marked)."""
+    """:class:`ExponentialRangeTest` once per seed; the answer is :func:`ramp_estimate`."""
     from .runner import run_grpo
 
     per_seed = []
@@ -157,11 +168,11 @@ def exponential_range_test(cfg, min_lr: float, max_lr: float, num_steps: int, se
                                   c.per_device_train_batch_size * c.gradient_accumulation_steps, **rule)
         (run or (lambda c, cb: run_grpo(c, progress=False, callbacks=[cb])))(c, cb)
         per_seed.append({"seed": int(s), **cb.report()})
-    safe = [r["largest_safe_lr"] if r["stopped"] else max_lr for r in per_seed]
-    finite = [x for x in safe if x == x]
     return {"min_lr": min_lr, "max_lr": max_lr, "num_steps": num_steps, "rule": rule,
             "per_seed": per_seed, "censored": sum(not r["stopped"] for r in per_seed),
-            "largest_safe_lr": float(np.exp(np.mean(np.log(finite)))) if finite else math.nan}
+            "dropped_at_once": sum(r["stopped"] and r["largest_safe_lr"] != r["largest_safe_lr"]
+                                   for r in per_seed),
+            "largest_safe_lr": ramp_estimate(per_seed, max_lr)}
 
 
 def range_test_cached(cfg, lrs, steps: int, seeds=(0,), *, refresh: bool = False,
@@ -195,8 +206,10 @@ def summary(out: dict) -> str:
         for r in out["per_seed"]:
             lines.append(f"  seed {r['seed']}: start {r['start']:.3f}; "
                          + (f"dropped after lr {r['first_failing_lr']:.3g}, largest safe {r['largest_safe_lr']:.3g}"
-                            if r["stopped"] else "never dropped"))
-        lines.append(f"largest safe learning rate (geometric mean over seeds): {out['largest_safe_lr']:.4g}")
+                            if r["stopped"] and r["largest_safe_lr"] == r["largest_safe_lr"] else
+                            f"dropped after the first update (lr {r['first_failing_lr']:.3g})" if r["stopped"]
+                            else "never dropped"))
+        lines.append(f"largest safe learning rate (median over seeds): {out['largest_safe_lr']:.4g}")
         return "\n".join(lines)
     lines = [f"start success {out['start']:.3f} ± {out['start_se']:.3f} (pass: >= {out['threshold']:.3f} "
              f"after {out['steps']} steps)"]
