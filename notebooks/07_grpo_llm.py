@@ -710,8 +710,9 @@ display(Markdown(
     f"**[measured]** From $J_0$ = {sJ0:.2f} ± {sJ0_se:.2f}, the stable fraction falls from "
     f"{s_frac[0]:.2f} at η = {s_lrs[0]:g} to {s_frac[-1]:.2f} at η = {s_lrs[-1]:g}; the rule puts the "
     f"threshold between {s_br.last_pass:.2g} and {s_br.first_fail:.2g} (estimate {s_br.estimate:.2g}, "
-    f"90% CI [{s_ci[0]:.2g}, {s_ci[1]:.2g}] over {int((~np.isnan(s_final)).all(0).sum())} seeds; the grid is "
-    f"×{s_lrs[1] / s_lrs[0]:.0f}–{s_lrs[-1] / s_lrs[-2]:.0f} coarse, so the CI is a grid step wide at best). "
+    f"90% CI [{s_ci[0]:.2g}, {s_ci[1]:.2g}] over {int((~np.isnan(s_final)).all(0).sum())} seeds; the grid's "
+    f"steps are ×{np.min(s_lrs[1:] / s_lrs[:-1]):.0f} to ×{np.max(s_lrs[1:] / s_lrs[:-1]):.0f}, so the "
+    f"bracket is that coarse). "
     f"The replies sit at the 24-token cap most of the time: the fraction of capped replies, "
     + ", ".join(f"{clipped[lr]:.0%} at η = {lr:g}" for lr in s_lrs) + ". "
     + dr_text +
