@@ -607,7 +607,7 @@ show(fig)
 # tens of minutes on 2 cores (the measured time per step is printed below), so **the default profile
 # re-plots the runs this project's code stored** (`results/llm/smollm2/`, with config, versions and
 # commit); `PROFILE=full` recomputes them. The set: `smollm2_plan()` (four rates with seed 0, seed 1
-# at 0.03, `dr_grpo` at 0.03) and `smollm2_seed_plan()` (seeds 1 and 2 at every rate, run without the
+# at 0.03, `dr_grpo` at 0.03) and `smollm2_seed_plan()` (seeds 1 and 2 at every rate and a fifth rate, 0.01, run without the
 # Gradient-Gap callback, which only observes: the same run with and without it is identical,
 # `tests/test_llm_evaluation.py`); `scripts/run_plan.py` runs either in the background, resumably.
 #
@@ -711,7 +711,7 @@ display(Markdown(
     f"{s_frac[0]:.2f} at η = {s_lrs[0]:g} to {s_frac[-1]:.2f} at η = {s_lrs[-1]:g}; the rule puts the "
     f"threshold between {s_br.last_pass:.2g} and {s_br.first_fail:.2g} (estimate {s_br.estimate:.2g}, "
     f"90% CI [{s_ci[0]:.2g}, {s_ci[1]:.2g}] over {int((~np.isnan(s_final)).all(0).sum())} seeds; the grid's "
-    f"steps are ×{np.min(s_lrs[1:] / s_lrs[:-1]):.0f} to ×{np.max(s_lrs[1:] / s_lrs[:-1]):.0f}, so the "
+    f"steps are ×{np.min(s_lrs[1:] / s_lrs[:-1]):.1f} to ×{np.max(s_lrs[1:] / s_lrs[:-1]):.1f}, so the "
     f"bracket is that coarse). "
     f"The replies sit at the 24-token cap most of the time: the fraction of capped replies, "
     + ", ".join(f"{clipped[lr]:.0%} at η = {lr:g}" for lr in s_lrs) + ". "
@@ -733,10 +733,10 @@ display(Markdown(
 # - **[measured]** The thresholds are measured on a ×2.6 grid with the few seeds printed in §3: the
 #   length dependence of each loss type's threshold is resolved only to about a grid step, and the
 #   two lengths' warm starts differ in supervised training (§1).
-# - **[measured]** SmolLM2 is a `grpo` sweep of four rates ×10 and ×3 apart with up to three seeds
-#   (§7 prints which ran), one `dr_grpo` run and no AdamW run — not the five or more rates × three
-#   seeds per loss type that a threshold with a narrow CI needs: at the cost per step measured in §7
-#   that is days of this 2-core machine (`scripts/run_plan.py` continues such a plan in the
+# - **[measured]** SmolLM2 is a `grpo` sweep of five rates about ×3 apart with three seeds each
+#   (§7 prints the runs), one `dr_grpo` run and no AdamW run — not the same grid for every loss type
+#   and optimiser, nor one fine enough for a narrow CI: at the cost per step measured in §7 that is
+#   days of this 2-core machine (`scripts/run_plan.py` continues such a plan in the
 #   background, run by run). The replies sit at the 24-token cap, so `grpo` vs `dr_grpo` cannot show
 #   length normalisation there, and a cap they fit in costs several times more per step (§7).
 # - The theory's constants ($L_o$, $G_o$) are not computable for a transformer, so the threshold's

@@ -443,7 +443,7 @@ if smol_search is not None and smol_runs and smol_start is not None:
 #   constants $G, L$ are not known, so it shows how the guaranteed rate scales with $T$, $J$ and the
 #   algorithm. The learning rate to use comes from a measurement: the range test of section 4.
 # - The range test is validated on the tiny model (three settings, SGD and AdamW); on SmolLM2 only
-#   the exponential form was run, against a coarse 4-rate sweep (section 5), and 7B is not run here.
+#   the exponential form was run, against a coarse 5-rate sweep (section 5), and 7B is not run here.
 #   It is not conservative: keep a margin below its answer.
 # - The probe's curvature estimate is too noisy on a transformer at affordable batch sizes; the
 #   one-step line search is what worked. It predicts a one-step threshold, which bounds a constant

@@ -33,13 +33,16 @@ def smollm2_plan() -> list[RunConfig]:
 
 def smollm2_seed_plan() -> list[RunConfig]:
     """Seeds 1 and 2 of ``smollm2_plan``'s ``grpo`` rates, so that every rate has three seeds
-    (seed 1 at 0.03 is already in ``smollm2_plan``). Without the Gradient-Gap callback, which only
+    (seed 1 at 0.03 is already in ``smollm2_plan``), and a fifth rate, 0.01, with three seeds. Without the Gradient-Gap callback, which only
     observes: a run's trajectory is the same with and without it (``tests/test_llm_evaluation.py``).
     Ordered by rate, smallest first: seed 0 already collapsed at the large rates, so the small ones
     decide where the bracket starts, and an interrupted job has run them first."""
     plan = [dataclasses.replace(c, gap_callback=False)
             for c in smollm2_configs(learning_rates=(0.003, 0.03, 0.1, 0.3), seeds=(1, 2))
             if not (c.learning_rate == 0.03 and c.seed == 1)]
+    # a fifth rate inside the bracket the four-rate sweep found (0.003, 0.03), three seeds
+    plan += [dataclasses.replace(c, gap_callback=False)
+             for c in smollm2_configs(learning_rates=(0.01,), seeds=(0, 1, 2))]
     return sorted(plan, key=lambda c: (c.learning_rate, c.seed))
 
 
