@@ -4,7 +4,10 @@ results/llm/<model>/<key>.json as soon as it finishes (resumable: stored runs ar
     RLVR_TORCH_THREADS=1 nohup .venv/bin/python scripts/run_plan.py smollm2_seeds > build/plan.log 2>&1 &
 
 Plans: smollm2 (notebook 07's SmolLM2 set), smollm2_seeds (two more seeds per grpo rate),
-tiny (notebook 07's tiny-model set). Commit the new result files when it is done.
+smollm2_dr_grpo (dr_grpo on the grpo grid, three seeds), smollm2_adamw (AdamW, clipping off and
+1.0, two seeds, at the rates of --lrs), smollm2_adamw_ramp (the exponential range test with AdamW,
+which chose those rates), tiny (notebook 07's tiny-model set). Commit the new result files when it
+is done.
 """
 from __future__ import annotations
 
@@ -15,9 +18,14 @@ import time
 import rlvr_core.llm  # noqa: F401  (offline first)
 from rlvr_core.llm.evaluation import starting_success
 from rlvr_core.llm.runner import result_path, run_or_load
-from rlvr_core.llm.sweeps import smollm2_plan, smollm2_seed_plan, tiny_all_configs, tiny_plan
+from rlvr_core.llm.sweeps import (SMOLLM2_ADAMW_LRS, smollm2_adamw_configs, smollm2_adamw_ramp,
+                                  smollm2_dr_grpo_plan, smollm2_plan, smollm2_seed_plan,
+                                  tiny_all_configs, tiny_plan)
 
 PLANS = {"smollm2": smollm2_plan, "smollm2_seeds": smollm2_seed_plan,
+         "smollm2_dr_grpo": smollm2_dr_grpo_plan,
+         "smollm2_adamw": lambda: smollm2_adamw_configs(SMOLLM2_ADAMW_LRS),
+         "smollm2_adamw_ramp": lambda: [],
          "tiny": lambda: [c for cs in tiny_all_configs(tiny_plan()).values() for c in cs]}
 
 
@@ -25,6 +33,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("plan", choices=sorted(PLANS))
     a = ap.parse_args(argv)
+    if a.plan == "smollm2_adamw_ramp":
+        t0 = time.perf_counter()
+        out = smollm2_adamw_ramp()
+        print(f"AdamW ramp: largest safe lr {out['largest_safe_lr']:.3g} "
+              f"({time.perf_counter() - t0:.0f} s)", flush=True)
+        return 0
     configs = PLANS[a.plan]()
     if a.plan.startswith("smollm2"):
         t0 = time.perf_counter()

@@ -301,3 +301,38 @@ def test_missing_runs_are_left_out_not_counted_as_collapsed():
     a, b = threshold(lrs, final, 0.5, se=0.05), threshold(lrs, same, 0.5, se=0.05)
     assert (a.last_pass, a.first_fail) == (b.last_pass, b.first_fail) == (0.01, 1.0)
     assert all(np.isnan(threshold_ci(lrs, final[:, 2:], 0.5, 0.05)))  # one seed: no CI
+
+
+def test_settings_are_grouped_and_summarised_by_the_rule():
+    from rlvr_core.llm.sweeps import by_setting, setting_label, stable_fraction, sweep_summary
+
+    def run(lt, opt, clip, lr, s, final):
+        return {"config": {"loss_type": lt, "optim": opt, "max_grad_norm": clip, "learning_rate": lr,
+                           "seed": s}, "metrics": [{"reward": final}] * 5}
+    runs = ([run("grpo", "sgd", 0.0, lr, s, f) for lr, f in ((0.01, 0.5), (0.1, 0.0)) for s in (0, 1, 2)]
+            + [run("grpo", "adamw_torch", 1.0, 1e-4, s, 0.5) for s in (0, 1)])
+    groups = by_setting(runs)
+    assert list(groups) == ["grpo, SGD", "grpo, AdamW, clipping 1"]
+    assert setting_label(runs[0]["config"]) == "grpo, SGD"
+    s = sweep_summary(groups["grpo, SGD"], 0.5, 0.05)
+    assert (s["bracket"].last_pass, s["bracket"].first_fail) == (0.01, 0.1)
+    assert s["runs"] == 6 and s["complete_seeds"] == 3 and s["min_seeds"] == 3
+    assert np.allclose(s["stable_fraction"], stable_fraction(s["final"], 0.5, 0.05))
+    a = sweep_summary(groups["grpo, AdamW, clipping 1"], 0.5, 0.05)
+    assert a["bracket"].censored and a["runs"] == 2          # nothing failed: above the grid
+
+
+def test_smollm2_plans_extend_the_grpo_grid_without_touching_stored_keys():
+    from rlvr_core.llm.sweeps import (SMOLLM2_LRS, smollm2_adamw_configs, smollm2_dr_grpo_plan,
+                                      smollm2_plan, smollm2_seed_plan)
+
+    old = {c.key() for c in smollm2_plan() + smollm2_seed_plan()}
+    dr = smollm2_dr_grpo_plan()
+    assert {(c.learning_rate, c.seed) for c in dr} | {(0.03, 0)} == {(lr, s) for lr in SMOLLM2_LRS
+                                                                      for s in (0, 1, 2)}
+    assert all(c.loss_type == "dr_grpo" and c.eval_problems == 64 and not c.eval_start for c in dr)
+    assert [c.seed for c in dr] == sorted(c.seed for c in dr)       # seed-major
+    adam = smollm2_adamw_configs((1e-5, 1e-4))
+    assert {(c.optim, c.max_grad_norm) for c in adam} == {("adamw_torch", 0.0), ("adamw_torch", 1.0)}
+    keys = [c.key() for c in dr + adam]
+    assert len(set(keys)) == len(keys) and not set(keys) & old

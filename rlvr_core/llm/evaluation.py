@@ -177,6 +177,25 @@ def starting_success(cfg, *, num_problems: int = 64, samples: int = 4, seed: int
                          allow_compute=compute)
 
 
+def heldout_rows(results: list[dict], last: int = 5) -> list[dict]:
+    """One row per evaluation of each run that carries the fixed evaluation set: the run's rate,
+    seed and setting, the step, the held-out success with its s.e., and the training batches'
+    mean success over the ``last`` steps up to that step (what the threshold rule reads)."""
+    from .sweeps import setting_label
+
+    rows = []
+    for r in results:
+        rewards = [m.get("reward", math.nan) for m in r["metrics"]]
+        for e in r.get("eval", []):
+            window = rewards[max(0, e["step"] - last):e["step"]]
+            rows.append({"setting": setting_label(r["config"]),
+                         "learning_rate": r["config"]["learning_rate"], "seed": r["config"]["seed"],
+                         "step": e["step"], "held-out success": e["success"], "se": e["se"],
+                         "training success": sum(window) / len(window) if window else math.nan,
+                         "mean length": e["mean_length"], "clipped": e["clipped"]})
+    return rows
+
+
 def alignment_rows(results: list[dict]) -> list[dict]:
     """One row per gap evaluation of each run: the run's rate and seed, the step, the evaluation
     set's success, the training callback's same-batch cos(Δθ, ĝ) for that update, the

@@ -84,9 +84,11 @@ def range_test(cfg, lrs, steps: int, seeds=(0,), run=None) -> dict:
 
 
 def short_run_config(cfg, learning_rate: float, max_steps: int, seed: int):
-    """``cfg`` as one short probe run: no Gradient-Gap callback, no checkpoints or trackers."""
+    """``cfg`` as one short probe run: no Gradient-Gap callback, no evaluation set, no checkpoints
+    or trackers."""
     return dataclasses.replace(cfg, learning_rate=float(learning_rate), max_steps=int(max_steps),
-                               seed=int(seed), gap_callback=False, save_strategy="no",
+                               seed=int(seed), gap_callback=False, eval_problems=0, eval_gap=False,
+                               save_strategy="no",
                                output_dir=None, resume_from_checkpoint=None, report_to="none",
                                metrics_jsonl=None)
 

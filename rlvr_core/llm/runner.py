@@ -93,6 +93,8 @@ class RunConfig:
     eval_problems: int = 0               # fixed evaluation set (evaluation.py); 0 = none
     eval_samples: int = 4                # completions per evaluation problem
     eval_gap: bool = False               # also the independent Gradient-Gap estimate there
+    eval_start: bool = True              # evaluate before the first update too (False: the
+                                         # starting model's success is measured once, shared)
     # ---- bookkeeping (never part of the key: they do not change what is trained) ----
     report_to: str = "none"              # "tensorboard" (offline), "none", "wandb", ...
     output_dir: str | None = None        # checkpoints, TensorBoard logs, metrics.jsonl (None: temp)
@@ -106,7 +108,8 @@ class RunConfig:
     # :meth:`stable_dict`) while they hold their default, so every old key is unchanged.
     ADDED_FIELDS = ("dataset_path", "dataset_name", "dataset_config", "dataset_split",
                     "prompt_style", "torch_dtype", "vllm_importance_sampling_correction",
-                    "gap_mode", "gap_proj_dim", "eval_problems", "eval_samples", "eval_gap")
+                    "gap_mode", "gap_proj_dim", "eval_problems", "eval_samples", "eval_gap",
+                    "eval_start")
     # Bookkeeping that does not change what is trained: never part of the key.
     OPERATIONAL_FIELDS = ("report_to", "output_dir", "save_strategy", "save_steps",
                           "save_total_limit", "resume_from_checkpoint", "metrics_jsonl")
@@ -147,6 +150,7 @@ class RunConfig:
         check_int("eval_problems", self.eval_problems, minimum=0)
         check_int("eval_samples", self.eval_samples, minimum=2)
         check_choice("eval_gap", self.eval_gap, (True, False))
+        check_choice("eval_start", self.eval_start, (True, False))
         if self.eval_gap and not self.eval_problems:
             raise ValueError("eval_gap=True is invalid without eval_problems > 0")
         check_int("gap_proj_dim", self.gap_proj_dim, minimum=1)
@@ -442,7 +446,8 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
         # the evaluation problems are drawn with a seed of their own: the same set for every run
         evaluation = EvalSetCallback(task, tok, evaluation_prompts(task, tok, cfg.eval_problems, seed=1),
                                      cfg.eval_samples, cfg.max_completion_length,
-                                     temperature=cfg.temperature, at_steps=(0, cfg.max_steps // 2),
+                                     temperature=cfg.temperature,
+                                     at_steps=((0,) if cfg.eval_start else ()) + (cfg.max_steps // 2,),
                                      gap=cfg.eval_gap, seed=cfg.seed)
         trainer.add_callback(evaluation)
     for cb in callbacks:

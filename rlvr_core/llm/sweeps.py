@@ -46,6 +46,49 @@ def smollm2_seed_plan() -> list[RunConfig]:
     return sorted(plan, key=lambda c: (c.learning_rate, c.seed))
 
 
+# The five rates of the grpo sweep (three seeds each), shared by the dr_grpo sweep.
+SMOLLM2_LRS = (0.003, 0.01, 0.03, 0.1, 0.3)
+# What every later SmolLM2 run carries: success on the fixed evaluation set (64 problems x 2
+# completions, s.e. <= 0.045) in the middle and at the end; the start is the shared J0 of
+# ``evaluation.starting_success``. No Gradient-Gap callback (it only observes).
+SMOLLM2_EVAL = {"eval_problems": 64, "eval_samples": 2, "eval_start": False, "gap_callback": False}
+
+
+def smollm2_dr_grpo_plan() -> list[RunConfig]:
+    """``dr_grpo`` on the ``grpo`` grid, three seeds (seed 0 at 0.03 is in ``smollm2_plan``);
+    seed-major, so an interrupted job leaves whole brackets: every rate at seed 0 first."""
+    plan = [dataclasses.replace(c, **SMOLLM2_EVAL)
+            for c in smollm2_configs(learning_rates=SMOLLM2_LRS, loss_types=("dr_grpo",), seeds=(0, 1, 2))
+            if not (c.learning_rate == 0.03 and c.seed == 0)]
+    return sorted(plan, key=lambda c: (c.seed, c.learning_rate))
+
+
+SMOLLM2_ADAMW_LRS = ()   # set from the AdamW range test (below) before the sweep
+
+
+def smollm2_adamw_configs(learning_rates, seeds=(0, 1), clips=(0.0, 1.0)) -> list[RunConfig]:
+    """AdamW (TRL's ``adamw_torch``) on the SmolLM2 set, clipping off (0) and at TRL's default
+    1.0; seed-major, clipping off first."""
+    plan = [dataclasses.replace(c, optim="adamw_torch", max_grad_norm=clip, **SMOLLM2_EVAL)
+            for clip in clips for c in smollm2_configs(learning_rates=learning_rates, seeds=seeds)]
+    return sorted(plan, key=lambda c: (c.seed, c.max_grad_norm, c.learning_rate))
+
+
+# The exponential range test with AdamW, clipping off (1e-6 -> 0.1 over 25 steps, 3 seeds): run
+# before the AdamW sweep, whose rates bracket its answer.
+SMOLLM2_ADAMW_RAMP = (1e-6, 0.1, 25, (0, 1, 2))
+
+
+def smollm2_adamw_ramp(compute: bool = True) -> dict | None:
+    """The stored AdamW range test on SmolLM2 (see ``SMOLLM2_ADAMW_RAMP``)."""
+    from .range_test import exponential_range_test_cached
+
+    # the SGD range test's configuration (notebook 08) with AdamW
+    cfg = dataclasses.replace(smollm2_configs(learning_rates=(0.03,))[0], optim="adamw_torch")
+    lo, hi, steps, seeds = SMOLLM2_ADAMW_RAMP
+    return exponential_range_test_cached(cfg, lo, hi, steps, seeds, compute=compute)
+
+
 def run_all(configs, *, refresh: bool = False, progress: bool = True) -> list[dict]:
     """Run (or load from results/llm) each configuration in turn; resumable."""
     it = configs
@@ -144,6 +187,35 @@ def stable_fraction(final, start: float, se: float) -> np.ndarray:
     out = seed_stable(final, start, se)
     ran = (~np.isnan(out)).sum(-1)
     return np.where(ran > 0, np.nansum(out, -1) / np.maximum(ran, 1), np.nan)
+
+
+def setting_label(config: dict) -> str:
+    """What a sweep varies besides the rate and seed, in words: ``grpo, SGD``,
+    ``dr_grpo, AdamW, clipping 1``, ..."""
+    opt = {"sgd": "SGD", "adamw_torch": "AdamW"}.get(config["optim"], config["optim"])
+    clip = config["max_grad_norm"]
+    return f"{config['loss_type']}, {opt}" + (f", clipping {clip:g}" if clip else "")
+
+
+def by_setting(results: list[dict]) -> dict[str, list[dict]]:
+    """Runs grouped by :func:`setting_label` (first-seen order)."""
+    out: dict[str, list[dict]] = {}
+    for r in results:
+        out.setdefault(setting_label(r["config"]), []).append(r)
+    return out
+
+
+def sweep_summary(results: list[dict], start: float, se: float) -> dict:
+    """The rule applied to one setting's runs: the (rates x seeds) table of final success, the
+    stable fraction per rate, the bracket, its bootstrap CI, and the run counts."""
+    lrs, seeds, final = sweep_table(results)
+    return {"lrs": lrs, "seeds": seeds, "final": final,
+            "stable_fraction": stable_fraction(final, start, se),
+            "bracket": threshold(lrs, final, start, se=se),
+            "ci": threshold_ci(lrs, final, start, se),
+            "runs": int((~np.isnan(final)).sum()),
+            "complete_seeds": int((~np.isnan(final)).all(0).sum()),
+            "min_seeds": int((~np.isnan(final)).sum(1).min())}
 
 
 # Fixed-rate runs: the tail (last quarter of the steps) is "flat" when the 90% t-interval over
