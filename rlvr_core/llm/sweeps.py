@@ -68,10 +68,10 @@ SMOLLM2_ADAMW_LRS = ()   # set from the AdamW range test (below) before the swee
 
 def smollm2_adamw_configs(learning_rates, seeds=(0, 1), clips=(0.0, 1.0)) -> list[RunConfig]:
     """AdamW (TRL's ``adamw_torch``) on the SmolLM2 set, clipping off (0) and at TRL's default
-    1.0; seed-major, clipping off first."""
+    1.0; clipping off first (every seed), then on, each seed-major."""
     plan = [dataclasses.replace(c, optim="adamw_torch", max_grad_norm=clip, **SMOLLM2_EVAL)
             for clip in clips for c in smollm2_configs(learning_rates=learning_rates, seeds=seeds)]
-    return sorted(plan, key=lambda c: (c.seed, c.max_grad_norm, c.learning_rate))
+    return sorted(plan, key=lambda c: (c.max_grad_norm, c.seed, c.learning_rate))
 
 
 # The exponential range test with AdamW, clipping off (1e-6 -> 0.1 over 25 steps, 3 seeds): run
