@@ -47,10 +47,12 @@ from rlvr_core.checks import expect
 from rlvr_core.figures import set_style, savefig, show
 from rlvr_core.nbutils import versions
 from rlvr_core.validation import check_profile, check_seed, check_choice
-from rlvr_core.llm.evaluation import alignment_rows, starting_success
+from rlvr_core.llm.evaluation import alignment_rows, heldout_rows, starting_success
 from rlvr_core.llm.runner import device_info, grpo_config_fields, on_cpu
 from rlvr_core.llm.smollm2 import is_available as smollm2_available
 from rlvr_core.llm.sweeps import (tiny_plan, tiny_all_configs, smollm2_plan, smollm2_seed_plan, run_all,
+                                  smollm2_dr_grpo_plan, smollm2_adamw_configs, SMOLLM2_ADAMW_LRS,
+                                  by_setting, sweep_summary,
                                   sweep_table, threshold, final_success, mean_curve, load_cached,
                                   sort_runs, warm_start_J0, threshold_ci, stable_fraction,
                                   tail_slope, tail_state, mean_ci, SE_MULT, STABLE_BAND,
@@ -570,31 +572,55 @@ assert expect("start: same-batch cos minus independent cos, every seed",
 #
 # **[derived]** AdamW's per-coordinate normalisation makes the step size $\approx\eta$ per
 # coordinate whatever the gradient's scale, and clipping at 1.0 bounds the gradient: the threshold
-# moves to a very different $\eta$ (and is no longer the theory's quantity).
+# moves to a very different $\eta$ (and is no longer the theory's quantity). For the same reason
+# clipping should hardly move AdamW's threshold: Adam's update is unchanged when every gradient is
+# scaled by one factor, and clipping rescales each step's gradient by $\min(1, 1/\lVert g_t\rVert)$,
+# which varies only as much as the gradient norm does. The sweep is run with and without clipping
+# (3 seeds each) to test that: the two thresholds should lie within one grid step of each other.
 
 # %%
 adam_runs = all_runs[("adamw", SHORT)]
 a_lrs, a_seeds, a_tab = sweep_table(adam_runs)
 a_thr = threshold(a_lrs, a_tab, J0, se=J0_se).as_tuple()          # §2's rule, same J0
 a_ci = threshold_ci(a_lrs, a_tab, J0, J0_se)
+n_lrs, n_seeds_, n_tab = sweep_table(all_runs[("adamw_noclip", SHORT)])
+n_thr = threshold(n_lrs, n_tab, J0, se=J0_se).as_tuple()
+n_ci = threshold_ci(n_lrs, n_tab, J0, J0_se)
+a_step = float(np.max(np.asarray(a_lrs[1:]) / np.asarray(a_lrs[:-1])))
 
 # %%
 print("AdamW + clipping 1.0:  lr -> final success")
 print("  ".join(f"{lr:.2g}:{v:.2f}" for lr, v in zip(a_lrs, np.nanmean(a_tab, 1))))
 print(f"AdamW threshold {a_thr[0]:.2g} (stable <= {a_thr[1]:.2g}, collapsed >= {a_thr[2]:.2g}; 90% CI "
       f"[{a_ci[0]:.2g}, {a_ci[1]:.2g}], {len(a_seeds)} seeds) vs SGD threshold {thr:.2g}")
+print("AdamW, no clipping:    lr -> final success")
+print("  ".join(f"{lr:.2g}:{v:.2f}" for lr, v in zip(n_lrs, np.nanmean(n_tab, 1))))
+print(f"AdamW without clipping: threshold {n_thr[0]:.2g} (stable <= {n_thr[1]:.2g}, collapsed >= "
+      f"{n_thr[2]:.2g}; 90% CI [{n_ci[0]:.2g}, {n_ci[1]:.2g}], {len(n_seeds_)} seeds); "
+      f"with / without clipping = {a_thr[0] / n_thr[0]:.2f} (one grid step = x{a_step:.2f})")
+print(f"negative control, the same comparison between optimisers: AdamW (no clipping) / SGD = "
+      f"{n_thr[0] / thr:.3f}, far outside one grid step")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+assert expect("tiny AdamW: threshold with clipping 1.0 / without", a_thr[0] / n_thr[0],
+              at_least=1 / (1.01 * a_step), at_most=1.01 * a_step,
+              why="Adam's update is invariant to a common gradient scale; two bracket estimates on "
+                  "this grid can differ by one step")
+assert not (1 / (1.01 * a_step) <= n_thr[0] / thr <= 1.01 * a_step)   # the control: a real change fails
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 4))
 ax.plot(lrs, mean_final, "o-", label="SGD, no clipping")
 ax.plot(a_lrs, np.nanmean(a_tab, 1), "s-", label="AdamW, clipping 1.0")
+ax.plot(n_lrs, np.nanmean(n_tab, 1), "^--", label="AdamW, no clipping")
 ax.axhline(J0, color="k", ls=":", label="start")
 ax.set(xscale="log", xlabel="learning rate η", ylabel="mean success, last 5 steps",
        title="the optimiser moves the threshold")
 ax.legend(fontsize=8)
 savefig(fig, "llm_sgd_vs_adamw_tiny", notebook="07_grpo_llm", claim="P8",
         params={"sgd_lrs": list(map(float, lrs)), "adamw_lrs": list(map(float, a_lrs))},
-        caption="The same sweep with SGD (the theory's step) and AdamW + clipping (practice).")
+        caption="The same sweep with SGD (the theory's step) and AdamW with and without clipping.")
 show(fig)
 
 # %% [markdown]
@@ -606,10 +632,18 @@ show(fig)
 # clipping, 2 prompts × 8 completions per step, 30 steps, replies capped at 24 tokens. A run takes
 # tens of minutes on 2 cores (the measured time per step is printed below), so **the default profile
 # re-plots the runs this project's code stored** (`results/llm/smollm2/`, with config, versions and
-# commit); `PROFILE=full` recomputes them. The set: `smollm2_plan()` (four rates with seed 0, seed 1
-# at 0.03, `dr_grpo` at 0.03) and `smollm2_seed_plan()` (seeds 1 and 2 at every rate and a fifth rate, 0.01, run without the
-# Gradient-Gap callback, which only observes: the same run with and without it is identical,
-# `tests/test_llm_evaluation.py`); `scripts/run_plan.py` runs either in the background, resumably.
+# commit); `PROFILE=full` recomputes them; `scripts/run_plan.py` runs each set in the background,
+# resumably, one stored run at a time. The sets:
+#
+# - `grpo`, SGD: five rates about ×3 apart, three seeds each (`smollm2_plan()`, `smollm2_seed_plan()`);
+# - `dr_grpo`, SGD: the same five rates and seeds (`smollm2_dr_grpo_plan()`);
+# - AdamW (TRL's `adamw_torch`), clipping off and at TRL's default 1.0, two seeds, at rates placed
+#   around AdamW's exponential range test on this model (`smollm2_adamw_configs`, notebook 08 §5).
+#
+# The runs after the first `grpo` set leave out the Gradient-Gap callback, which only observes (the
+# same run with and without it is identical, `tests/test_llm_evaluation.py`), and sample the fixed
+# evaluation set (64 problems × 2 completions) in the middle and at the end: success on problems the
+# run never trains on, beside the training batches' 16 completions per step.
 #
 # **Rule, as for the tiny model (§2):** $J_0$ is the starting model's success on a fixed evaluation set
 # (64 problems × 4 fresh completions at the same 24-token cap, `starting_success`); a seed is stable
@@ -618,22 +652,27 @@ show(fig)
 # bootstrap CI over seeds.
 
 # %%
-SMOL_PLAN = smollm2_plan() + smollm2_seed_plan()
+SMOL_PLAN = (smollm2_plan() + smollm2_seed_plan() + smollm2_dr_grpo_plan()
+             + smollm2_adamw_configs(SMOLLM2_ADAMW_LRS))
 if REFRESH_SMOL and smollm2_available():
     smol_runs = sort_runs(run_all(SMOL_PLAN, refresh=True))
 else:
     smol_runs = load_cached("smollm2")
 smol_start = starting_success(SMOL_PLAN[0], refresh=REFRESH_SMOL, compute=REFRESH_SMOL and smollm2_available())
+smol_sets = by_setting(smol_runs)
 print(f"{len(smol_runs)} of {len(SMOL_PLAN)} planned SmolLM2 runs "
       f"({'recomputed' if REFRESH_SMOL else 'from results/llm/smollm2'})")
-for r in smol_runs:
-    c, p = r["config"], r["provenance"]
-    print(f"  lr {c['learning_rate']:<6} {c['loss_type']:<8} seed {c['seed']}, callback {c['gap_callback']}, "
-          f"{len(r['metrics'])} steps, {p['seconds_per_step']:.0f} s/step ({p.get('torch_threads')} thread(s)), "
-          f"commit {p['commit']}, trl {p['versions']['trl']}")
+pd.DataFrame([{"setting": name, "runs": len(runs),
+               "rates": " ".join(f"{lr:g}" for lr in sorted({r["config"]["learning_rate"] for r in runs})),
+               "seeds": " ".join(map(str, sorted({r["config"]["seed"] for r in runs}))),
+               "with evaluation set": sum(bool(r.get("eval")) for r in runs),
+               "s/step (mean)": np.mean([r["provenance"]["seconds_per_step"] for r in runs]),
+               "threads": " ".join(map(str, sorted({r["provenance"].get("torch_threads") for r in runs}))),
+               "trl": " ".join(sorted({r["provenance"]["versions"]["trl"] for r in runs}))}
+              for name, runs in smol_sets.items()]).set_index("setting").round(1)
 
 # %%
-smol_grpo = [r for r in smol_runs if r["config"]["loss_type"] == "grpo"]
+smol_grpo = smol_sets.get("grpo, SGD", [])
 if smol_start is None or not smol_grpo:
     raise SystemExit("no stored SmolLM2 results: install requirements-llm.txt and run with PROFILE=full")
 sJ0, sJ0_se = smol_start["success"], smol_start["se"]
@@ -651,7 +690,6 @@ print(f"threshold: stable <= {s_br.last_pass:.2g}, collapsed >= {s_br.first_fail
       f"{int((~np.isnan(s_final)).all(0).sum())})")
 clipped = {lr: np.mean([m.get("completions/clipped_ratio", np.nan) for r in smol_grpo for m in r["metrics"]
                         if r["config"]["learning_rate"] == lr]) for lr in s_lrs}
-smol_dr = [r for r in smol_runs if r["config"]["loss_type"] == "dr_grpo"]
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -685,7 +723,7 @@ axes[0].legend(fontsize=8)
 axes[2].legend(fontsize=8)
 fig.tight_layout()
 savefig(fig, "llm_lr_threshold_smollm2", notebook="07_grpo_llm", claim="P8",
-        params={"runs": [r["key"] for r in smol_runs], "cached": not REFRESH_SMOL},
+        params={"runs": [r["key"] for r in smol_grpo], "cached": not REFRESH_SMOL},
         caption="SmolLM2-135M-Instruct under GRPO with plain SGD: per-seed curves and the learning-rate "
                 "threshold by notebook 07's rule (cached runs).")
 show(fig)
@@ -703,22 +741,156 @@ if smol_long is not None:
 
 # %%
 s_per_step = np.mean([r["provenance"]["seconds_per_step"] for r in smol_runs])
-dr_text = (f"The one `dr_grpo` run (η = {smol_dr[0]['config']['learning_rate']:g}) ended at "
-           f"{final_success(smol_dr[0]):.2f}, against {np.nanmean(s_final[list(s_lrs).index(smol_dr[0]['config']['learning_rate'])]):.2f} "
-           f"for `grpo` at that rate (mean over its seeds): one run, no comparison. " if smol_dr else "")
+# every setting by the same rule, with the same J0 (the starting model is the same)
+smol_summary = {name: sweep_summary(runs, sJ0, sJ0_se) for name, runs in smol_sets.items()}
+for name, sm in smol_summary.items():
+    if name == "grpo, SGD":
+        continue                                   # printed above
+    print(f"{name}: lr -> final success per seed {tuple(int(s) for s in sm['seeds'])} | stable fraction")
+    for lr, row, f in zip(sm["lrs"], sm["final"], sm["stable_fraction"]):
+        print(f"  {lr:<8g} " + "  ".join("   -" if np.isnan(v) else f"{v:4.2f}" for v in row) + f"  | {f:.2f}")
+pd.DataFrame([{"setting": name, "runs": sm["runs"], "rates": len(sm["lrs"]),
+               "seeds per rate (fewest)": sm["min_seeds"],
+               "stable <=": sm["bracket"].last_pass, "collapsed >=": sm["bracket"].first_fail,
+               "estimate": sm["bracket"].estimate, "90% CI low": sm["ci"][0], "90% CI high": sm["ci"][1]}
+              for name, sm in smol_summary.items()]).set_index("setting").round(4)
+
+# %% [markdown]
+# **[derived] What `dr_grpo` should do here.** By §3's algebra, with replies of mean length $\bar T$ under
+# a cap $L_{\max}=24$, $\eta^*_{\text{dr\_grpo}}/\eta^*_{\text{grpo}} \approx L_{\max}/\bar T$. The
+# starting model's replies average $\bar T\approx 18$ tokens at this cap (printed below), so the
+# predicted ratio is about 1.3 — smaller than one step of the ×3 grid. The check below can therefore
+# only fail if the two thresholds lie two or more grid steps apart; it cannot tell 1.3 from 1.
+#
+# **[derived] What clipping should do to AdamW.** Adam divides the first moment by the square root of
+# the second: scaling every gradient by the same factor leaves the update unchanged. Clipping at 1.0
+# rescales each step's gradient by $\min(1, 1/\lVert g_t\rVert)$, a factor that changes from step to
+# step only as much as $\lVert g_t\rVert$ does, so AdamW's threshold with clipping should sit within
+# about one grid step of the threshold without it. (For SGD, clipping at 1.0 would cap the step itself.)
+
+# %%
+L_MAX = smol_grpo[0]["config"]["max_completion_length"]
+T_bar = smol_start["mean_length"]
+grid_step = float(np.max(s_lrs[1:] / s_lrs[:-1]))
+print(f"mean reply length at the start {T_bar:.1f} tokens (cap {L_MAX}): predicted dr_grpo / grpo "
+      f"threshold ratio {L_MAX / T_bar:.2f}; one grid step = x{grid_step:.1f}")
+comparisons = {"dr_grpo / grpo (SGD)": ("dr_grpo, SGD", "grpo, SGD"),
+               "AdamW clipping 1 / clipping off": ("grpo, AdamW, clipping 1", "grpo, AdamW")}
+smol_ratios = {}
+for label, (num, den) in comparisons.items():
+    if num in smol_summary and den in smol_summary:
+        a, b = smol_summary[num], smol_summary[den]
+        ready = min(a["complete_seeds"], b["complete_seeds"]) >= 2
+        smol_ratios[label] = a["bracket"].estimate / b["bracket"].estimate if ready else math.nan
+        print(f"{label}: {a['bracket'].estimate:.3g} / {b['bracket'].estimate:.3g} = "
+              f"{smol_ratios[label]:.2f}" + ("" if ready else " (fewer than 2 seeds at every rate: not compared)"))
+    else:
+        print(f"{label}: not run yet")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for label, ratio in smol_ratios.items():
+    if np.isfinite(ratio):
+        assert expect(f"SmolLM2 threshold ratio {label}", ratio, at_least=1 / (1.01 * grid_step),
+                      at_most=1.01 * grid_step,
+                      why="predicted ~1 (within 1.3); two bracket estimates on a grid of this step "
+                          "can differ by one step")
+
+# %%
+# Success on the evaluation set (problems never trained on) against the training batches
+heldout = pd.DataFrame(heldout_rows(smol_runs))
+if len(heldout):
+    n_train = 5 * smol_grpo[0]["config"]["per_device_train_batch_size"]
+    p_pool = (heldout["held-out success"] + heldout["training success"]) / 2
+    heldout["z"] = (heldout["held-out success"] - heldout["training success"]) / np.sqrt(
+        np.maximum(p_pool * (1 - p_pool), 1e-3) * (1 / heldout["n"] + 1 / n_train))
+    heldout["same verdict"] = ((heldout["held-out success"] >= sJ0 - SE_MULT * sJ0_se)
+                               == (heldout["training success"] >= sJ0 - SE_MULT * sJ0_se))
+    end = heldout[heldout["step"] == heldout["step"].max()]
+    print(f"{len(heldout)} evaluations of {heldout[['setting', 'learning_rate', 'seed']].drop_duplicates().shape[0]} "
+          f"runs; held-out s.e. at most {heldout['se'].max():.3f}")
+    print(f"at the end: the rule's verdict from the held-out set agrees with the training batches' in "
+          f"{int(end['same verdict'].sum())} of {len(end)} runs; |z| <= 3 in "
+          f"{int((end['z'].abs() <= 3).sum())} of {len(end)}")
+    display(heldout.round(3))
+else:
+    print("no stored run carries the evaluation set yet")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+if len(heldout) >= 4:
+    assert expect("SmolLM2: held-out vs training success at the end, share of runs with |z| <= 3",
+                  float((end["z"].abs() <= 3).mean()), at_least=0.75,
+                  why="the two estimate the same success (binomial z); training batches are sampled "
+                      "over the last 5 steps, so a drifting run may differ")
+
+# %%
+set_names = [n for n in smol_summary if n != "grpo, SGD"]
+if set_names:
+    fig, axes = plt.subplots(1, len(set_names) + 1, figsize=(4.6 * (len(set_names) + 1), 4.2), squeeze=False)
+    axes = axes[0]
+    for ax, name in zip(axes, set_names):
+        sm, runs = smol_summary[name], smol_sets[name]
+        colour = dict(zip(sm["lrs"], plt.cm.plasma(np.linspace(0, 0.85, len(sm["lrs"])))))
+        for lr in sm["lrs"]:
+            runs_lr = [r for r in runs if r["config"]["learning_rate"] == lr]
+            for r in runs_lr:
+                ax.plot([m["reward"] for m in r["metrics"]], color=colour[lr], lw=0.7, alpha=0.5)
+                for e in r.get("eval", []):
+                    ax.errorbar(e["step"], e["success"], yerr=2 * e["se"], fmt="D", ms=4, color=colour[lr],
+                                capsize=2, alpha=0.8)
+            ax.plot(mean_curve(runs_lr), color=colour[lr], lw=2.2, label=f"η = {lr:g} ({len(runs_lr)})")
+        ax.axhline(sJ0, color="k", ls=":", lw=1)
+        ax.set(xlabel="GRPO step", ylabel="success rate", ylim=(-0.05, 1.05),
+               title=f"{name}\n(diamonds: evaluation set ± 2 s.e.)")
+        ax.legend(fontsize=7)
+    ax = axes[-1]
+    if len(heldout):
+        for i, (name, grp) in enumerate(heldout.groupby("setting", sort=False)):
+            ax.errorbar(grp["training success"], grp["held-out success"], yerr=2 * grp["se"], fmt="o",
+                        color=f"C{i}", ms=4, alpha=0.8, label=name)
+    ax.plot([0, 1], [0, 1], color="k", lw=0.8, ls="--")
+    ax.set(xlabel="training batches, last 5 steps", ylabel="evaluation set (± 2 s.e.)",
+           title="held-out vs training success\n(middle and end of each run)", xlim=(-0.05, 1.05), ylim=(-0.05, 1.05))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    savefig(fig, "llm_settings_smollm2", notebook="07_grpo_llm", claim="P8",
+            params={"runs": [r["key"] for s_ in set_names for r in smol_sets[s_]], "cached": not REFRESH_SMOL},
+            caption="SmolLM2-135M-Instruct: dr_grpo and AdamW sweeps (per-seed curves, evaluation-set "
+                    "points) and the evaluation set against the training batches.")
+    show(fig)
+
+# %%
+dr = smol_summary.get("dr_grpo, SGD")
+adam_names = [n for n in smol_summary if "AdamW" in n]
+sets_text = "".join(
+    f" `{name}`: {sm['runs']} runs at {len(sm['lrs'])} rates (at least {sm['min_seeds']} seed"
+    f"{'s' * (sm['min_seeds'] > 1)} each), stable up to {sm['bracket'].last_pass:.2g}"
+    + (f", collapsed from {sm['bracket'].first_fail:.2g}" if np.isfinite(sm["bracket"].first_fail)
+       else ", no rate collapsed (the threshold lies above the grid)")
+    + (f" (90% CI [{sm['ci'][0]:.2g}, {sm['ci'][1]:.2g}])" if np.all(np.isfinite(sm["ci"])) else "") + "."
+    for name, sm in smol_summary.items() if name != "grpo, SGD")
+ratio_text = "".join(
+    f" The {label} threshold ratio is {r:.2f}, inside one grid step of the predicted ≈1."
+    if np.isfinite(r) else f" The {label} ratio is not compared yet (fewer than 2 seeds at every rate)."
+    for label, r in smol_ratios.items())
+heldout_text = (
+    f" The evaluation set (64 problems × 2 completions, s.e. ≤ {heldout['se'].max():.2f}) and the "
+    f"training batches give the same stable/collapsed verdict at the end of {int(end['same verdict'].sum())} "
+    f"of {len(end)} runs." if len(heldout) else "")
 display(Markdown(
-    f"**[measured]** From $J_0$ = {sJ0:.2f} ± {sJ0_se:.2f}, the stable fraction falls from "
+    f"**[measured]** From $J_0$ = {sJ0:.2f} ± {sJ0_se:.2f}, the `grpo` stable fraction falls from "
     f"{s_frac[0]:.2f} at η = {s_lrs[0]:g} to {s_frac[-1]:.2f} at η = {s_lrs[-1]:g}; the rule puts the "
     f"threshold between {s_br.last_pass:.2g} and {s_br.first_fail:.2g} (estimate {s_br.estimate:.2g}, "
     f"90% CI [{s_ci[0]:.2g}, {s_ci[1]:.2g}] over {int((~np.isnan(s_final)).all(0).sum())} seeds; the grid's "
     f"steps are ×{np.min(s_lrs[1:] / s_lrs[:-1]):.1f} to ×{np.max(s_lrs[1:] / s_lrs[:-1]):.1f}, so the "
-    f"bracket is that coarse). "
-    f"The replies sit at the 24-token cap most of the time: the fraction of capped replies, "
-    + ", ".join(f"{clipped[lr]:.0%} at η = {lr:g}" for lr in s_lrs) + ". "
-    + dr_text +
+    f"bracket is that coarse)." + sets_text + ratio_text + heldout_text +
+    f" The replies sit at the 24-token cap most of the time (`grpo`: "
+    + ", ".join(f"{clipped[lr]:.0%} capped at η = {lr:g}" for lr in s_lrs) + "). "
     f"**[derived]** With most replies at the cap, GRPO's `1/|o|` and Dr. GRPO's `1/max_completion_length` "
     f"are nearly the same factor, so this task cannot show length normalisation at work (the tiny model "
-    f"above can). Cost: {s_per_step:.0f} s per step on average here"
+    f"above can). AdamW's rates are not comparable with SGD's: its step is about η per coordinate "
+    f"whatever the gradient's size. Cost: {s_per_step:.0f} s per step on average here"
     + (f"; a cap the replies fit in (their 99th percentile is {smol_long['length_quantiles']['99']:.0f} tokens "
        f"or more, {smol_long['clipped']:.0%} still at a 128-token cap) would multiply the generation "
        f"and the backward pass several times over, which this machine cannot afford for a sweep with seeds."

@@ -190,7 +190,7 @@ def heldout_rows(results: list[dict], last: int = 5) -> list[dict]:
             window = rewards[max(0, e["step"] - last):e["step"]]
             rows.append({"setting": setting_label(r["config"]),
                          "learning_rate": r["config"]["learning_rate"], "seed": r["config"]["seed"],
-                         "step": e["step"], "held-out success": e["success"], "se": e["se"],
+                         "step": e["step"], "held-out success": e["success"], "se": e["se"], "n": e["n"],
                          "training success": sum(window) / len(window) if window else math.nan,
                          "mean length": e["mean_length"], "clipped": e["clipped"]})
     return rows

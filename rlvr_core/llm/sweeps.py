@@ -313,6 +313,8 @@ def tiny_all_configs(plan: dict) -> dict:
     out[("adamw", short)] = [RunConfig(**adamw, scratch_len=short, learning_rate=lr,
                                        loss_type="grpo", max_steps=plan["steps"], seed=s)
                              for lr in plan["adamw_lrs"] for s in plan["adamw_seeds"]]
+    # the same without clipping: Adam's update does not change when every gradient is scaled alike
+    out[("adamw_noclip", short)] = [dataclasses.replace(c, max_grad_norm=0.0) for c in out[("adamw", short)]]
     # the independent Gradient-Gap estimate: a fixed evaluation set (all 16 problems) at the start,
     # the middle and the end of a stable and a collapsing rate
     out[("independent_gap", short)] = [
