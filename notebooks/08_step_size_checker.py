@@ -33,11 +33,11 @@ from rlvr_core.checker_validation import compare_on_bandits
 from rlvr_core.checks import expect
 from rlvr_core.llm.evaluation import starting_success
 from rlvr_core.llm.probe import line_search_cached, threshold_from_line_search
-from rlvr_core.llm.range_test import exponential_range_test_cached, range_test_cached
+from rlvr_core.llm.range_test import exponential_range_test_cached, range_test_cached, summary
 from rlvr_core.llm.smollm2 import is_available as smollm2_available
-from rlvr_core.llm.sweeps import (load_cached, log_grid, run_all, smollm2_configs, sweep_table,
-                                  threshold, threshold_ci, tiny_all_configs, tiny_plan,
-                                  warm_start_J0)
+from rlvr_core.llm.sweeps import (load_cached, log_grid, run_all, setting_label, smollm2_adamw_ramp,
+                                  smollm2_configs, sweep_summary, sweep_table, threshold,
+                                  threshold_ci, tiny_all_configs, tiny_plan, warm_start_J0)
 from rlvr_core.figures import savefig, set_style, show
 from rlvr_core.nbutils import versions
 from rlvr_core.validation import check_int, check_profile, check_seed
@@ -369,7 +369,8 @@ show(fig)
 # %%
 SMOL_LRS = log_grid(0.003, 1.0, 6)
 smol_cfg = smollm2_configs(learning_rates=(0.03,))[0]
-smol_runs = [r for r in load_cached("smollm2") if r["config"]["loss_type"] == "grpo"]
+smol_all = load_cached("smollm2")
+smol_runs = [r for r in smol_all if setting_label(r["config"]) == "grpo, SGD"]   # notebook 07's grpo sweep
 refresh_smol = PROFILE == "full" and smollm2_available()
 # stored result unless PROFILE=full (or nothing is stored yet and the model is installed)
 smol_search = line_search_cached(smol_cfg, SMOL_LRS, num_prompts=4, eval_samples=16, seed=SEED,
@@ -428,6 +429,29 @@ if smol_search is not None and smol_runs and smol_start is not None:
         f"$J_0$) is stable up to {s_stable:.2g} and collapsed from {s_collapsed:.2g}. The one-step line "
         f"search sees no drop up to {p_safe:.2g} (first drop at {p_drop:.2g}): {p_thr / s_thr:.1f} times "
         f"the sweep's threshold." + ramp_text))
+
+# %%
+# The exponential range test with AdamW (clipping off, ramp 1e-6 -> 0.1), run before notebook 07's
+# AdamW sweep, whose rates were then placed around its answer (stored; PROFILE=full recomputes it)
+adam_ramp = smollm2_adamw_ramp(compute=refresh_smol)
+adam_runs = [r for r in smol_all if setting_label(r["config"]) == "grpo, AdamW"]
+if adam_ramp is not None:
+    print(summary(adam_ramp))
+if adam_ramp is not None and adam_runs and smol_start is not None:
+    adam_sweep = sweep_summary(adam_runs, smol_start["success"], smol_start["se"])
+    adam_ratio = adam_ramp["largest_safe_lr"] / adam_sweep["bracket"].estimate
+    print(f"AdamW sweep (notebook 07, {adam_sweep['runs']} runs, its rule): stable <= "
+          f"{adam_sweep['bracket'].last_pass:.2g}, collapsed >= {adam_sweep['bracket'].first_fail:.2g}; "
+          f"range test / sweep threshold = {adam_ratio:.2f} "
+          f"({'within' if 1 / 3 <= adam_ratio <= 3 else 'outside'} section 4's factor 3)")
+    display(Markdown(
+        f"**[measured]** With AdamW on SmolLM2 the exponential range test gives "
+        f"{adam_ramp['largest_safe_lr']:.2g} (median of {len(adam_ramp['per_seed'])} seeds), and notebook "
+        f"07's AdamW sweep ({adam_sweep['runs']} runs) puts the threshold between "
+        f"{adam_sweep['bracket'].last_pass:.2g} and {adam_sweep['bracket'].first_fail:.2g}: a ratio of "
+        f"{adam_ratio:.2f}, {'within' if 1 / 3 <= adam_ratio <= 3 else 'outside'} section 4's factor 3. "
+        f"The sweep's rates were chosen around the test's answer, so this checks the answer, not where "
+        f"the grid was placed."))
 
 # %% [markdown]
 # One step that does not lower $J$ is necessary, not sufficient, for a run at that rate to survive,

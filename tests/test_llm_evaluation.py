@@ -101,8 +101,10 @@ def test_starting_success_is_keyed_by_the_start_not_the_training(tmp_path, monke
     assert starting_success(cfg, num_problems=16, samples=4, max_completion_length=6, compute=False) is None
 
 
-def test_evaluation_without_the_start_and_the_heldout_rows():
-    from rlvr_core.llm.evaluation import heldout_rows
+def test_evaluation_without_the_start_and_the_evaluation_rows():
+    import numpy as np
+
+    from rlvr_core.llm.evaluation import evaluation_rows
 
     warm_start_tiny(2)
     cfg = RunConfig(**TINY_COMMON, scratch_len=2, learning_rate=0.03, max_steps=4, gap_callback=False,
@@ -110,8 +112,10 @@ def test_evaluation_without_the_start_and_the_heldout_rows():
     assert cfg.key() != RunConfig(**{**cfg.to_dict(), "eval_start": True}).key()
     res = run_grpo(cfg, progress=False)
     assert [e["step"] for e in res["eval"]] == [2, 4]             # middle and end, no start
-    rows = heldout_rows([res], last=2)
+    rows = evaluation_rows([res], last=2)
     rewards = [m["reward"] for m in res["metrics"]]
     for row, e in zip(rows, res["eval"]):
-        assert row["held-out success"] == e["success"] and row["setting"] == "grpo, SGD"
-        assert math.isclose(row["training success"], sum(rewards[e["step"] - 2:e["step"]]) / 2)
+        assert row["evaluation success"] == e["success"] and row["setting"] == "grpo, SGD"
+        w = rewards[e["step"] - 2:e["step"]]
+        assert math.isclose(row["training success"], np.mean(w))
+        assert math.isclose(row["training se"], np.std(w, ddof=1) / math.sqrt(2), abs_tol=1e-12)

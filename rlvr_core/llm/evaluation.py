@@ -177,21 +177,26 @@ def starting_success(cfg, *, num_problems: int = 64, samples: int = 4, seed: int
                          allow_compute=compute)
 
 
-def heldout_rows(results: list[dict], last: int = 5) -> list[dict]:
+def evaluation_rows(results: list[dict], last: int = 5) -> list[dict]:
     """One row per evaluation of each run that carries the fixed evaluation set: the run's rate,
-    seed and setting, the step, the held-out success with its s.e., and the training batches'
-    mean success over the ``last`` steps up to that step (what the threshold rule reads)."""
+    seed and setting, the step, the evaluation set's success with its binomial s.e., and the
+    training batches' mean success over the ``last`` steps up to that step (what the threshold
+    rule reads) with its s.e. from the spread of those steps (a batch holds few prompts, so its
+    completions are not independent)."""
     from .sweeps import setting_label
 
     rows = []
     for r in results:
         rewards = [m.get("reward", math.nan) for m in r["metrics"]]
         for e in r.get("eval", []):
-            window = rewards[max(0, e["step"] - last):e["step"]]
+            w = rewards[max(0, e["step"] - last):e["step"]]
+            mean = sum(w) / len(w) if w else math.nan
+            se = (math.sqrt(sum((x - mean) ** 2 for x in w) / (len(w) - 1) / len(w))
+                  if len(w) > 1 else math.nan)
             rows.append({"setting": setting_label(r["config"]),
                          "learning_rate": r["config"]["learning_rate"], "seed": r["config"]["seed"],
-                         "step": e["step"], "held-out success": e["success"], "se": e["se"], "n": e["n"],
-                         "training success": sum(window) / len(window) if window else math.nan,
+                         "step": e["step"], "evaluation success": e["success"], "se": e["se"],
+                         "n": e["n"], "training success": mean, "training se": se,
                          "mean length": e["mean_length"], "clipped": e["clipped"]})
     return rows
 
