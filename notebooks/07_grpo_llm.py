@@ -742,7 +742,7 @@ if smol_long is not None:
           f"{smol_start['clipped']:.0%} at the cap")
 
 # %%
-s_per_step = np.mean([r["provenance"]["seconds_per_step"] for r in smol_runs])
+s_per_step = np.median([r["provenance"]["seconds_per_step"] for r in smol_runs])
 # every setting by the same rule, with the same J0 (the starting model is the same)
 smol_summary = {name: sweep_summary(runs, sJ0, sJ0_se) for name, runs in smol_sets.items()}
 for name, sm in smol_summary.items():
@@ -889,12 +889,14 @@ display(Markdown(
     f"90% CI [{s_ci[0]:.2g}, {s_ci[1]:.2g}] over {int((~np.isnan(s_final)).all(0).sum())} seeds; the grid's "
     f"steps are ×{np.min(s_lrs[1:] / s_lrs[:-1]):.1f} to ×{np.max(s_lrs[1:] / s_lrs[:-1]):.1f}, so the "
     f"bracket is that coarse)." + sets_text + ratio_text + evals_text +
-    f" The replies sit at the 24-token cap most of the time (`grpo`: "
-    + ", ".join(f"{clipped[lr]:.0%} capped at η = {lr:g}" for lr in s_lrs) + "). "
-    f"**[derived]** With most replies at the cap, GRPO's `1/|o|` and Dr. GRPO's `1/max_completion_length` "
-    f"are nearly the same factor, so this task cannot show length normalisation at work (the tiny model "
-    f"above can). AdamW's rates are not comparable with SGD's: its step is about η per coordinate "
-    f"whatever the gradient's size. Cost: {s_per_step:.0f} s per step on average here"
+    f" The share of replies at the {L_MAX}-token cap grows with the rate (`grpo`: "
+    + ", ".join(f"{clipped[lr]:.0%} at η = {lr:g}" for lr in s_lrs) + "). "
+    f"**[derived]** With replies of mean length {T_bar:.0f} under a cap of {L_MAX}, GRPO's `1/|o|` and "
+    f"Dr. GRPO's `1/max_completion_length` differ by a factor of about {L_MAX / T_bar:.1f}, less than one "
+    f"step of the grid, so this task cannot show length normalisation at work (the tiny model above "
+    f"can). AdamW's rates are not comparable with SGD's: its step is about η per coordinate whatever "
+    f"the gradient's size. Cost: a median of {s_per_step:.0f} s per step, with two runs sharing the "
+    f"2 cores (1 thread each)"
     + (f"; a cap the replies fit in (their 99th percentile is {smol_long['length_quantiles']['99']:.0f} tokens "
        f"or more, {smol_long['clipped']:.0%} still at a 128-token cap) would multiply the generation "
        f"and the backward pass several times over, which this machine cannot afford for a sweep with seeds."
@@ -909,12 +911,14 @@ display(Markdown(
 # - **[measured]** The thresholds are measured on a ×2.6 grid with the few seeds printed in §3: the
 #   length dependence of each loss type's threshold is resolved only to about a grid step, and the
 #   two lengths' warm starts differ in supervised training (§1).
-# - **[measured]** SmolLM2 is a `grpo` sweep of five rates about ×3 apart with three seeds each
-#   (§7 prints the runs), one `dr_grpo` run and no AdamW run — not the same grid for every loss type
-#   and optimiser, nor one fine enough for a narrow CI: at the cost per step measured in §7 that is
-#   days of this 2-core machine (`scripts/run_plan.py` continues such a plan in the
-#   background, run by run). The replies sit at the 24-token cap, so `grpo` vs `dr_grpo` cannot show
-#   length normalisation there, and a cap they fit in costs several times more per step (§7).
+# - **[measured]** SmolLM2's sweeps (§7's table gives each setting's runs and seeds) sit on grids
+#   about ×3 apart with at most three seeds per rate — not fine enough for a narrow CI. Where a plan is
+#   not complete (§7 prints how many of the planned runs are stored), the missing runs are left out
+#   of the rule, not counted as collapsed, and a comparison needs two seeds at every rate. A finer grid
+#   with more seeds costs days of this 2-core machine at the cost per step measured in §7
+#   (`scripts/run_plan.py` continues a plan in the background, run by run). The replies' mean length
+#   is close to the 24-token cap, so `grpo` vs `dr_grpo` cannot show length normalisation there, and a
+#   cap they fit in costs several times more per step (§7).
 # - The theory's constants ($L_o$, $G_o$) are not computable for a transformer, so the threshold's
 #   predicted *value* is not drawn — only its existence and how the normaliser moves it.
 #
