@@ -840,9 +840,13 @@ if set_names:
                     ax.errorbar(e["step"], e["success"], yerr=2 * e["se"], fmt="D", ms=4, color=colour[lr],
                                 capsize=2, alpha=0.8)
             ax.plot(mean_curve(runs_lr), color=colour[lr], lw=2.2, label=f"η = {lr:g} ({len(runs_lr)})")
+            if len(runs_lr) > 1:                      # band: the range over seeds
+                curves = np.array([[m["reward"] for m in r["metrics"]] for r in runs_lr])
+                ax.fill_between(np.arange(curves.shape[1]), curves.min(0), curves.max(0),
+                                color=colour[lr], alpha=0.12, lw=0)
         ax.axhline(sJ0, color="k", ls=":", lw=1)
         ax.set(xlabel="GRPO step", ylabel="success rate", ylim=(-0.05, 1.05),
-               title=f"{name}\n(diamonds: evaluation set ± 2 s.e.)")
+               title=f"{name}\n(band: range over seeds; diamonds: evaluation set ± 2 s.e.)")
         ax.legend(fontsize=7)
     ax = axes[-1]
     if len(evals):

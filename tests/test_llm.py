@@ -4,6 +4,7 @@ import itertools
 import json
 import math
 import socket
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -336,3 +337,32 @@ def test_smollm2_plans_extend_the_grpo_grid_without_touching_stored_keys():
     assert {(c.optim, c.max_grad_norm) for c in adam} == {("adamw_torch", 0.0), ("adamw_torch", 1.0)}
     keys = [c.key() for c in dr + adam]
     assert len(set(keys)) == len(keys) and not set(keys) & old
+
+
+def test_scoring_only_the_completions_leaves_the_step_unchanged():
+    # the first step's sampled batch comes from the same starting model either way, so its loss and
+    # gradient norm must agree to rounding; the switch must also really select the compact path
+    from trl.trainer import utils as trl_utils
+
+    from rlvr_core.llm.runner import score_completions_only
+    from rlvr_core.llm.sweeps import TINY_COMMON
+
+    if not score_completions_only():
+        pytest.skip("this TRL has no fused LM head to switch")
+    warm_start_tiny(2)
+    cfg = RunConfig(**TINY_COMMON, scratch_len=2, learning_rate=0.1, max_steps=1, gap_callback=False)
+    patched = trl_utils._use_triton
+    assert patched(torch.device("cpu")) is True
+    fast = run_grpo(cfg, progress=False)
+    try:
+        trl_utils._use_triton = lambda device: device.type == "cuda"   # TRL's own choice on a CPU
+        with mock.patch("rlvr_core.llm.runner.score_completions_only", return_value=False):
+            slow = run_grpo(cfg, progress=False)
+    finally:
+        trl_utils._use_triton = patched
+    assert fast["provenance"]["lm_head_positions"] == "completion"
+    assert slow["provenance"]["lm_head_positions"] == "all"
+    a, b = fast["metrics"][0], slow["metrics"][0]
+    assert a["reward"] == b["reward"]                       # the same sampled batch
+    assert math.isclose(a["grad_norm"], b["grad_norm"], rel_tol=1e-4)
+    assert math.isclose(a["loss"], b["loss"], rel_tol=1e-4, abs_tol=1e-6)
