@@ -827,8 +827,14 @@ if len(evals) >= 4:
 # %%
 set_names = [n for n in smol_summary if n != "grpo, SGD"]
 if set_names:
-    fig, axes = plt.subplots(1, len(set_names) + 1, figsize=(4.6 * (len(set_names) + 1), 4.2), squeeze=False)
-    axes = axes[0]
+    n_panels = len(set_names) + 1
+    n_cols = min(3, n_panels)
+    n_rows = -(-n_panels // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(5 * n_cols, 4.4 * n_rows), squeeze=False)
+    axes = axes.ravel()
+    for ax in axes[n_panels:]:
+        ax.remove()
+    axes = axes[:n_panels]
     for ax, name in zip(axes, set_names):
         sm, runs = smol_summary[name], smol_sets[name]
         colour = dict(zip(sm["lrs"], plt.cm.plasma(np.linspace(0, 0.85, len(sm["lrs"])))))
