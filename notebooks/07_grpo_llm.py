@@ -637,8 +637,10 @@ show(fig)
 #
 # - `grpo`, SGD: five rates about ×3 apart, three seeds each (`smollm2_plan()`, `smollm2_seed_plan()`);
 # - `dr_grpo`, SGD: the same five rates and seeds (`smollm2_dr_grpo_plan()`);
-# - AdamW (TRL's `adamw_torch`), clipping off and at TRL's default 1.0, two seeds, at rates placed
-#   around AdamW's exponential range test on this model (`smollm2_adamw_configs`, notebook 08 §5).
+# - AdamW (TRL's `adamw_torch`), clipping off and at TRL's default 1.0, two seeds, at four rates
+#   about ×3 apart placed around AdamW's exponential range test on this model (2e-4; notebook 08 §5).
+#   The first grid reached 1e-3; when seed 0 collapsed at 1e-4, 1e-3 gave way to 1e-5 before any
+#   other run, so that the grid brackets the threshold from below (`SMOLLM2_ADAMW_LRS`).
 #
 # The runs after the first `grpo` set leave out the Gradient-Gap callback, which only observes (the
 # same run with and without it is identical, `tests/test_llm_evaluation.py`), and sample the fixed
@@ -646,6 +648,12 @@ show(fig)
 # in content — one-digit sums are only 100 problems, which training also draws from — but it is the
 # same problem mix for every run, sampled from the current model, with a binomial s.e. ≤ 0.045, where
 # the rule's training batches hold 2 prompts × 8 completions per step.
+#
+# The later runs are also cheaper per step: on a CPU, TRL's fused LM head scored every position,
+# prompt included, and discarded the prompt's scores; `score_completions_only` makes it score the
+# completion tokens only, as TRL does on GPUs. The scores kept are the same computation (the first
+# step's loss and gradient norm agree, `tests/test_llm.py`); the table below counts the runs made
+# that way.
 #
 # **Rule, as for the tiny model (§2):** $J_0$ is the starting model's success on a fixed evaluation set
 # (64 problems × 4 fresh completions at the same 24-token cap, `starting_success`); a seed is stable
@@ -668,7 +676,9 @@ pd.DataFrame([{"setting": name, "runs": len(runs),
                "rates": " ".join(f"{lr:g}" for lr in sorted({r["config"]["learning_rate"] for r in runs})),
                "seeds": " ".join(map(str, sorted({r["config"]["seed"] for r in runs}))),
                "with evaluation set": sum(bool(r.get("eval")) for r in runs),
-               "s/step (mean)": np.mean([r["provenance"]["seconds_per_step"] for r in runs]),
+               "s/step (median)": np.median([r["provenance"]["seconds_per_step"] for r in runs]),
+               "LM head on completions only": sum(r["provenance"].get("lm_head_positions") == "completion"
+                                                  for r in runs),
                "threads": " ".join(map(str, sorted({r["provenance"].get("torch_threads") for r in runs}))),
                "trl": " ".join(sorted({r["provenance"]["versions"]["trl"] for r in runs}))}
               for name, runs in smol_sets.items()]).set_index("setting").round(1)

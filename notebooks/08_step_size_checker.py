@@ -467,7 +467,8 @@ if adam_ramp is not None and adam_runs and smol_start is not None:
 #   constants $G, L$ are not known, so it shows how the guaranteed rate scales with $T$, $J$ and the
 #   algorithm. The learning rate to use comes from a measurement: the range test of section 4.
 # - The range test is validated on the tiny model (three settings, SGD and AdamW); on SmolLM2 only
-#   the exponential form was run, against a coarse 5-rate sweep (section 5), and 7B is not run here.
+#   the exponential form was run, with SGD and with AdamW, against notebook 07's coarse sweeps
+#   (rates about ×3 apart, section 5); the grid form on SmolLM2 and 7B are not run here.
 #   It is not conservative: keep a margin below its answer.
 # - The probe's curvature estimate is too noisy on a transformer at affordable batch sizes; the
 #   one-step line search is what worked. It predicts a one-step threshold, which bounds a constant

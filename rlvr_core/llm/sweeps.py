@@ -64,8 +64,9 @@ def smollm2_dr_grpo_plan() -> list[RunConfig]:
 
 
 # AdamW's rates, placed after its range test (``smollm2_adamw_ramp``: 2.0e-4, median of 3 seeds)
-# answered: about x3 apart, from a sixth of that answer to five times it.
-SMOLLM2_ADAMW_LRS = (3e-5, 1e-4, 3e-4, 1e-3)
+# answered, about x3 apart: first (3e-5, 1e-4, 3e-4, 1e-3); seed 0 collapsed at 1e-4, so before any
+# other seed ran, 1e-3 (certain to collapse) gave way to 1e-5, to bracket the threshold from below.
+SMOLLM2_ADAMW_LRS = (1e-5, 3e-5, 1e-4, 3e-4)
 
 
 def smollm2_adamw_configs(learning_rates, seeds=(0, 1), clips=(0.0, 1.0)) -> list[RunConfig]:
