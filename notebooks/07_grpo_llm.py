@@ -822,7 +822,7 @@ if len(evals):
     print(f"at the end: the rule's verdict (stable: >= {cut:.3f}) from the evaluation set agrees with the "
           f"training batches' in {int(end['same verdict'].sum())} of {len(end)} runs; |z| <= 2 in "
           f"{int((end['z'].abs() <= 2).sum())} of {len(end)} (z: the difference over its s.e.)")
-    display(evals.round(3))
+    display(evals.assign(learning_rate=evals["learning_rate"].map("{:g}".format)).round(3))
 else:
     print("no stored run carries the evaluation set yet")
 
@@ -862,7 +862,7 @@ if set_names:
                                 color=colour[lr], alpha=0.12, lw=0)
         ax.axhline(sJ0, color="k", ls=":", lw=1)
         ax.set(xlabel="GRPO step", ylabel="success rate", ylim=(-0.05, 1.05),
-               title=f"{name}\n(band: range over seeds; diamonds: evaluation set ± 2 s.e.)")
+               title=name)
         ax.legend(fontsize=7)
     ax = axes[-1]
     if len(evals):
@@ -873,9 +873,12 @@ if set_names:
         ax.axvline(cut, color="k", ls=":", lw=0.8)
     ax.plot([0, 1], [0, 1], color="k", lw=0.8, ls="--")
     ax.set(xlabel="training batches, last 5 steps (± 2 s.e.)", ylabel="evaluation set (± 2 s.e.)",
-           title="evaluation set vs training batches\n(middle and end of each run; dotted: the rule's cut)",
+           title="evaluation set vs training batches",
            xlim=(-0.05, 1.05), ylim=(-0.05, 1.05))
     ax.legend(fontsize=7)
+    fig.suptitle("SmolLM2-135M-Instruct. Curves: thin per seed, thick the mean, band the range over seeds; "
+                 "diamonds: evaluation set ± 2 s.e.\nRight: each run's middle and end evaluation; dotted "
+                 "lines: the rule's cut", fontsize=10)
     fig.tight_layout()
     savefig(fig, "llm_settings_smollm2", notebook="07_grpo_llm", claim="P8",
             params={"runs": [r["key"] for s_ in set_names for r in smol_sets[s_]], "cached": not REFRESH_SMOL},
