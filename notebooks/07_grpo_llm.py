@@ -894,7 +894,9 @@ sets_text = "".join(
     f"{'s' * (sm['min_seeds'] > 1)} each), stable up to {sm['bracket'].last_pass:.2g}"
     + (f", collapsed from {sm['bracket'].first_fail:.2g}" if np.isfinite(sm["bracket"].first_fail)
        else ", no rate collapsed (the threshold lies above the grid)")
-    + (f" (90% CI [{sm['ci'][0]:.2g}, {sm['ci'][1]:.2g}])" if np.all(np.isfinite(sm["ci"])) else "") + "."
+    + (f" (90% CI [{sm['ci'][0]:.2g}, {sm['ci'][1]:.2g}])" if np.all(np.isfinite(sm["ci"]))
+       else f" ({sm['complete_seeds']} seed{'s' * (sm['complete_seeds'] != 1)} at every rate: too few for a CI)")
+    + "."
     for name, sm in smol_summary.items() if name != "grpo, SGD")
 ratio_text = "".join(
     f" The {label} threshold ratio is {r:.2f}, inside one grid step of the predicted ≈1."

@@ -319,8 +319,12 @@ def test_settings_are_grouped_and_summarised_by_the_rule():
     assert (s["bracket"].last_pass, s["bracket"].first_fail) == (0.01, 0.1)
     assert s["runs"] == 6 and s["complete_seeds"] == 3 and s["min_seeds"] == 3
     assert np.allclose(s["stable_fraction"], stable_fraction(s["final"], 0.5, 0.05))
+    assert np.all(np.isfinite(s["ci"]))
     a = sweep_summary(groups["grpo, AdamW, clipping 1"], 0.5, 0.05)
     assert a["bracket"].censored and a["runs"] == 2          # nothing failed: above the grid
+    two = sweep_summary([r for r in groups["grpo, SGD"] if r["config"]["seed"] < 2], 0.5, 0.05)
+    assert (two["bracket"].last_pass, two["bracket"].first_fail) == (0.01, 0.1)
+    assert np.all(np.isnan(two["ci"]))                       # two seeds: no CI
 
 
 def test_smollm2_plans_extend_the_grpo_grid_without_touching_stored_keys():

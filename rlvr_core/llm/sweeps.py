@@ -208,16 +208,20 @@ def by_setting(results: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
-def sweep_summary(results: list[dict], start: float, se: float) -> dict:
+def sweep_summary(results: list[dict], start: float, se: float, min_ci_seeds: int = 3) -> dict:
     """The rule applied to one setting's runs: the (rates x seeds) table of final success, the
-    stable fraction per rate, the bracket, its bootstrap CI, and the run counts."""
+    stable fraction per rate, the bracket, its bootstrap CI, and the run counts. The CI needs
+    ``min_ci_seeds`` seeds complete at every rate (NaN otherwise): two seeds have three distinct
+    resamples, and a CI from them only repeats the bracket."""
     lrs, seeds, final = sweep_table(results)
+    complete = int((~np.isnan(final)).all(0).sum())
     return {"lrs": lrs, "seeds": seeds, "final": final,
             "stable_fraction": stable_fraction(final, start, se),
             "bracket": threshold(lrs, final, start, se=se),
-            "ci": threshold_ci(lrs, final, start, se),
+            "ci": (threshold_ci(lrs, final, start, se) if complete >= min_ci_seeds
+                   else (math.nan, math.nan)),
             "runs": int((~np.isnan(final)).sum()),
-            "complete_seeds": int((~np.isnan(final)).all(0).sum()),
+            "complete_seeds": complete,
             "min_seeds": int((~np.isnan(final)).sum(1).min())}
 
 
