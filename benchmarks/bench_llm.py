@@ -57,7 +57,8 @@ def smollm2() -> None:
 
     from rlvr_core.llm.runner import _load, resolve_model
 
-    os.environ["RLVR_TORCH_THREADS"] = "2"     # a 135M model uses both cores
+    threads = int(os.environ.get("RLVR_BENCH_THREADS", "2"))    # a 135M model uses both cores
+    os.environ["RLVR_TORCH_THREADS"] = str(threads)
     cfg = RunConfig(model="smollm2", task="chat_sum", learning_rate=0.003, max_steps=3,
                     per_device_train_batch_size=16, max_completion_length=24, gap_callback=False,
                     dataset_size=64)
@@ -78,10 +79,10 @@ def smollm2() -> None:
     work = step_gflop(sum(p.numel() for p in model.parameters()), model.config.vocab_size,
                       model.config.hidden_size, cfg.per_device_train_batch_size,
                       len(tok(prompt).input_ids), cfg.max_completion_length)
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     peak = matmul_gflops()
     print(f"SmolLM2-135M step: about {work:.0f} GFLOP of matmuls; fp32 matmul here {peak:.0f} GFLOPS at "
-          f"2 threads, so at least {work / peak:.1f} s; measured {seconds:.1f} s = "
+          f"{threads} thread(s), so at least {work / peak:.1f} s; measured {seconds:.1f} s = "
           f"{seconds / (work / peak):.1f}x the limit")
 
 
