@@ -607,7 +607,9 @@ assert expect("tiny AdamW: threshold with clipping 1.0 / without", a_thr[0] / n_
               at_least=1 / (1.01 * a_step), at_most=1.01 * a_step,
               why="Adam's update is invariant to a common gradient scale; two bracket estimates on "
                   "this grid can differ by one step")
-assert not (1 / (1.01 * a_step) <= n_thr[0] / thr <= 1.01 * a_step)   # the control: a real change fails
+assert expect("negative control: the same check between AdamW and SGD fails",
+              bool(not (1 / (1.01 * a_step) <= n_thr[0] / thr <= 1.01 * a_step)),
+              why="a real change of the update (another optimiser) must fall outside one grid step")
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 4))
