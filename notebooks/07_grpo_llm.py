@@ -291,12 +291,9 @@ show(fig)
 cmp_runs = {key: runs for key, runs in all_runs.items() if key[0] in ("grpo", "dr_grpo", "dapo")}
 thresholds, cis, lengths0, fracs, n_seeds = {}, {}, {}, {}, {}
 for (lt, L), runs in cmp_runs.items():
-    lr_, sd_, tab = sweep_table(runs)
-    j0, j0_se = J0s[L]
-    thresholds[(lt, L)] = threshold(lr_, tab, j0, se=j0_se).as_tuple()
-    cis[(lt, L)] = threshold_ci(lr_, tab, j0, j0_se)
-    fracs[(lt, L)] = stable_fraction(tab, j0, j0_se)
-    n_seeds[(lt, L)] = int((~np.isnan(tab)).sum(1).min())
+    sm = sweep_summary(runs, *J0s[L])
+    thresholds[(lt, L)], cis[(lt, L)] = sm["bracket"].as_tuple(), sm["ci"]
+    fracs[(lt, L)], n_seeds[(lt, L)] = sm["stable_fraction"], sm["min_seeds"]
     lengths0[(lt, L)] = float(np.mean([r["metrics"][0]["completions/mean_length"] for r in runs]))
 
 # %%
@@ -583,9 +580,9 @@ adam_runs = all_runs[("adamw", SHORT)]
 a_lrs, a_seeds, a_tab = sweep_table(adam_runs)
 a_thr = threshold(a_lrs, a_tab, J0, se=J0_se).as_tuple()          # §2's rule, same J0
 a_ci = threshold_ci(a_lrs, a_tab, J0, J0_se)
-n_lrs, n_seeds_, n_tab = sweep_table(all_runs[("adamw_noclip", SHORT)])
-n_thr = threshold(n_lrs, n_tab, J0, se=J0_se).as_tuple()
-n_ci = threshold_ci(n_lrs, n_tab, J0, J0_se)
+noclip = sweep_summary(all_runs[("adamw_noclip", SHORT)], J0, J0_se)
+n_lrs, n_seeds_, n_tab = noclip["lrs"], noclip["seeds"], noclip["final"]
+n_thr, n_ci = noclip["bracket"].as_tuple(), noclip["ci"]
 a_step = float(np.max(np.asarray(a_lrs[1:]) / np.asarray(a_lrs[:-1])))
 
 # %%
