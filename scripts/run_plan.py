@@ -6,7 +6,7 @@ results/llm/<model>/<key>.json as soon as it finishes (resumable: stored runs ar
 Plans: smollm2 (notebook 07's SmolLM2 set), smollm2_seeds (two more seeds per grpo rate),
 smollm2_dr_grpo (dr_grpo on the grpo grid, three seeds), smollm2_adamw (AdamW, clipping off and
 1.0, two seeds, at the rates of --lrs), smollm2_adamw_ramp (the exponential range test with AdamW,
-which chose those rates), tiny (notebook 07's tiny-model set). Commit the new result files when it
+which chose those rates), smollm2_fine (the midpoint of each setting's bracket), tiny (notebook 07's tiny-model set). Commit the new result files when it
 is done.
 """
 from __future__ import annotations
@@ -19,13 +19,14 @@ import rlvr_core.llm  # noqa: F401  (offline first)
 from rlvr_core.llm.evaluation import starting_success
 from rlvr_core.llm.runner import result_path, run_or_load
 from rlvr_core.llm.sweeps import (SMOLLM2_ADAMW_LRS, smollm2_adamw_configs, smollm2_adamw_ramp,
-                                  smollm2_dr_grpo_plan, smollm2_plan, smollm2_seed_plan,
+                                  smollm2_dr_grpo_plan, smollm2_fine_plan, smollm2_plan, smollm2_seed_plan,
                                   tiny_all_configs, tiny_plan)
 
 PLANS = {"smollm2": smollm2_plan, "smollm2_seeds": smollm2_seed_plan,
          "smollm2_dr_grpo": smollm2_dr_grpo_plan,
          "smollm2_adamw": lambda: smollm2_adamw_configs(SMOLLM2_ADAMW_LRS),
          "smollm2_adamw_ramp": lambda: [],
+         "smollm2_fine": smollm2_fine_plan,
          "tiny": lambda: [c for cs in tiny_all_configs(tiny_plan()).values() for c in cs]}
 
 

@@ -328,8 +328,9 @@ def test_settings_are_grouped_and_summarised_by_the_rule():
 
 
 def test_smollm2_plans_extend_the_grpo_grid_without_touching_stored_keys():
-    from rlvr_core.llm.sweeps import (SMOLLM2_LRS, smollm2_adamw_configs, smollm2_dr_grpo_plan,
-                                      smollm2_plan, smollm2_seed_plan)
+    from rlvr_core.llm.sweeps import (SMOLLM2_FINE_LRS, SMOLLM2_LRS, smollm2_adamw_configs,
+                                      smollm2_dr_grpo_plan, smollm2_fine_plan, smollm2_plan,
+                                      smollm2_seed_plan)
 
     old = {c.key() for c in smollm2_plan() + smollm2_seed_plan()}
     dr = smollm2_dr_grpo_plan()
@@ -339,7 +340,15 @@ def test_smollm2_plans_extend_the_grpo_grid_without_touching_stored_keys():
     assert [c.seed for c in dr] == sorted(c.seed for c in dr)       # seed-major
     adam = smollm2_adamw_configs((1e-5, 1e-4))
     assert {(c.optim, c.max_grad_norm) for c in adam} == {("adamw_torch", 0.0), ("adamw_torch", 1.0)}
-    keys = [c.key() for c in dr + adam]
+    fine = smollm2_fine_plan()
+    # each midpoint lies strictly inside one step of its grid, as the geometric mean
+    for lo, hi, mid in ((0.01, 0.03, SMOLLM2_FINE_LRS["grpo"]), (0.03, 0.1, SMOLLM2_FINE_LRS["dr_grpo"]),
+                        (3e-5, 1e-4, SMOLLM2_FINE_LRS["adamw"])):
+        assert lo < mid < hi and abs(math.log(mid / math.sqrt(lo * hi))) < 0.05
+    assert sorted((c.loss_type, c.optim, c.max_grad_norm, c.seed) for c in fine) == sorted(
+        [("grpo", "sgd", 0.0, s) for s in range(3)] + [("dr_grpo", "sgd", 0.0, s) for s in range(3)]
+        + [("grpo", "adamw_torch", clip, s) for clip in (0.0, 1.0) for s in range(2)])
+    keys = [c.key() for c in dr + adam + fine]
     assert len(set(keys)) == len(keys) and not set(keys) & old
 
 

@@ -7,6 +7,7 @@ import torch
 
 import rlvr_core.llm  # noqa: F401  (offline first)
 from rlvr_core.llm.models import build_tiny_model
+from rlvr_core.llm.precision import cpu_bf16_support
 from rlvr_core.llm.runner import RunConfig, run_grpo
 
 REL = 1e-6     # the update relative to each weight: lr 1e-6-sized steps at paper scale
@@ -57,6 +58,15 @@ def test_trl_bf16_autocast_run_updates_fp32_weights():
                              per_device_train_batch_size=16, max_completion_length=12),
                    progress=False)
     assert res["grpo_config"]["bf16"] is True
+    assert res["provenance"]["precision"]["autocast"] == "bfloat16"
     for m in res["metrics"]:
         assert m["grad_norm"] > 0
         assert math.isclose(m["gap/update_norm"], 1e-4 * m["grad_norm"], rel_tol=1e-2)
+
+
+def test_cpu_bf16_support_reads_the_best_flag():
+    assert cpu_bf16_support("flags\t: sse avx512f avx512_bf16 amx_bf16 amx_tile\n") == "amx_bf16"
+    assert cpu_bf16_support("flags\t: sse avx512f avx512_bf16\n") == "avx512_bf16"
+    assert cpu_bf16_support("flags\t: sse avx2 fma\n") is None
+    assert cpu_bf16_support("") is None
+

@@ -447,6 +447,11 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     lm_head_positions = "completion" if score_completions_only() else "all"
     where = resolve_model(cfg)
     model, tok = _load(cfg, where)
+    precision = {"weights": "float32", "autocast": "bfloat16" if cfg.bf16 else None}
+    if cfg.bf16 and on_cpu(cfg):
+        from .precision import cpu_bf16_support
+
+        precision["cpu_bf16"] = cpu_bf16_support()
     task = cfg.make_task(chat=getattr(tok, "chat_template", None) is not None)
     reward = VerifierReward(task)
     tmp = output_dir or cfg.output_dir or tempfile.mkdtemp(prefix="grpo-")
@@ -505,6 +510,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
                            "seconds": seconds,
                            "seconds_per_step": seconds / max(1, len(metrics)),
                            "lm_head_positions": lm_head_positions,
+                           "precision": precision,
                            "torch_threads": __import__("torch").get_num_threads()}}
 
 

@@ -77,6 +77,23 @@ def smollm2_adamw_configs(learning_rates, seeds=(0, 1), clips=(0.0, 1.0)) -> lis
     return sorted(plan, key=lambda c: (c.max_grad_norm, c.seed, c.learning_rate))
 
 
+# Finer rates, placed after the x3 grids had answered: the geometric midpoint of each setting's
+# first-failure bracket (grpo 0.01-0.03, dr_grpo 0.03-0.1, AdamW 3e-5-1e-4), with that setting's
+# seeds, so that each bracket can narrow from x3 to x1.7.
+SMOLLM2_FINE_LRS = {"grpo": 0.017, "dr_grpo": 0.055, "adamw": 5.5e-5}
+
+
+def smollm2_fine_plan() -> list[RunConfig]:
+    """The midpoint rates of ``SMOLLM2_FINE_LRS``: grpo (3 seeds) first, then AdamW clipping off
+    (2 seeds), dr_grpo (3 seeds), AdamW clipping 1.0 (2 seeds)."""
+    sgd = [dataclasses.replace(c, **SMOLLM2_EVAL)
+           for lt in ("grpo", "dr_grpo")
+           for c in smollm2_configs(learning_rates=(SMOLLM2_FINE_LRS[lt],), loss_types=(lt,),
+                                    seeds=(0, 1, 2))]
+    adamw = smollm2_adamw_configs((SMOLLM2_FINE_LRS["adamw"],))
+    return sgd[:3] + adamw[:2] + sgd[3:] + adamw[2:]
+
+
 # The exponential range test with AdamW, clipping off (1e-6 -> 0.1 over 25 steps, 3 seeds): run
 # before the AdamW sweep, whose rates bracket its answer.
 SMOLLM2_ADAMW_RAMP = (1e-6, 0.1, 25, (0, 1, 2))
