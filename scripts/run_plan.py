@@ -6,20 +6,25 @@ results/llm/<model>/<key>.json as soon as it finishes (resumable: stored runs ar
 Plans: smollm2 (notebook 07's SmolLM2 set), smollm2_seeds (two more seeds per grpo rate),
 smollm2_dr_grpo (dr_grpo on the grpo grid, three seeds), smollm2_adamw (AdamW, clipping off and
 1.0, two seeds, at the rates of --lrs), smollm2_adamw_ramp (the exponential range test with AdamW,
-which chose those rates), smollm2_fine (the midpoint of each setting's bracket), tiny (notebook 07's tiny-model set). Commit the new result files when it
-is done.
+which chose those rates), smollm2_fine (the midpoint of each setting's bracket), smollm2_long (grpo and dr_grpo at a
+128-token cap), tiny (notebook 07's tiny-model set). Commit the new result files when it
+is done. ``--workers N`` runs N runs at a time in separate processes (a GPU, or a many-core machine;
+on a 2-core machine one process per core is what the plans were timed with).
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import rlvr_core.llm  # noqa: F401  (offline first)
 from rlvr_core.llm.evaluation import starting_success
 from rlvr_core.llm.runner import result_path, run_or_load
 from rlvr_core.llm.sweeps import (SMOLLM2_ADAMW_LRS, smollm2_adamw_configs, smollm2_adamw_ramp,
-                                  smollm2_dr_grpo_plan, smollm2_fine_plan, smollm2_plan, smollm2_seed_plan,
+                                  smollm2_dr_grpo_plan, smollm2_fine_plan, smollm2_long_plan,
+                                  smollm2_plan, smollm2_seed_plan,
                                   tiny_all_configs, tiny_plan)
 
 PLANS = {"smollm2": smollm2_plan, "smollm2_seeds": smollm2_seed_plan,
@@ -27,12 +32,14 @@ PLANS = {"smollm2": smollm2_plan, "smollm2_seeds": smollm2_seed_plan,
          "smollm2_adamw": lambda: smollm2_adamw_configs(SMOLLM2_ADAMW_LRS),
          "smollm2_adamw_ramp": lambda: [],
          "smollm2_fine": smollm2_fine_plan,
+         "smollm2_long": smollm2_long_plan,
          "tiny": lambda: [c for cs in tiny_all_configs(tiny_plan()).values() for c in cs]}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("plan", choices=sorted(PLANS))
+    ap.add_argument("--workers", type=int, default=1, help="runs at a time (default 1)")
     a = ap.parse_args(argv)
     if a.plan == "smollm2_adamw_ramp":
         t0 = time.perf_counter()
@@ -47,14 +54,33 @@ def main(argv=None) -> int:
         print(f"starting success {j0['success']:.3f} ± {j0['se']:.3f} ({j0['n']} completions, "
               f"{time.perf_counter() - t0:.0f} s)", flush=True)
     todo = [c for c in configs if not result_path(c).exists()]
-    print(f"{a.plan}: {len(configs)} runs, {len(todo)} to run", flush=True)
-    for i, c in enumerate(todo, 1):
-        t0 = time.perf_counter()
-        res = run_or_load(c, progress=False)
-        print(f"[{i}/{len(todo)}] lr {c.learning_rate} {c.loss_type} seed {c.seed}: final success "
-              f"{res['metrics'][-1]['reward']:.2f}, {time.perf_counter() - t0:.0f} s "
-              f"-> {result_path(c)}", flush=True)
-    return 0
+    print(f"{a.plan}: {len(configs)} runs, {len(todo)} to run, {a.workers} at a time", flush=True)
+    if a.workers == 1:
+        for i, c in enumerate(todo, 1):
+            print(f"[{i}/{len(todo)}] {run_one(c)}", flush=True)
+        return 0
+    # spawn, not fork: each worker initialises its own torch (and CUDA context); a failed run is
+    # reported and the others go on
+    ctx = multiprocessing.get_context("spawn")
+    failed = 0
+    with ProcessPoolExecutor(a.workers, mp_context=ctx) as pool:
+        futures = {pool.submit(run_one, c): c for c in todo}
+        for i, f in enumerate(as_completed(futures), 1):
+            try:
+                line = f.result()
+            except Exception as e:  # noqa: BLE001  (one run's failure must not stop the plan)
+                c, failed = futures[f], failed + 1
+                line = f"lr {c.learning_rate} {c.loss_type} seed {c.seed}: FAILED {e!r}"
+            print(f"[{i}/{len(todo)}] {line}", flush=True)
+    return 1 if failed else 0
+
+
+def run_one(c) -> str:
+    """Train (or load) one run and say how it ended."""
+    t0 = time.perf_counter()
+    res = run_or_load(c, progress=False)
+    return (f"lr {c.learning_rate} {c.loss_type} {c.optim} seed {c.seed}: final success "
+            f"{res['metrics'][-1]['reward']:.2f}, {time.perf_counter() - t0:.0f} s -> {result_path(c)}")
 
 
 if __name__ == "__main__":

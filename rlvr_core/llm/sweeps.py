@@ -94,6 +94,23 @@ def smollm2_fine_plan() -> list[RunConfig]:
     return sgd[:3] + adamw[:2] + sgd[3:] + adamw[2:]
 
 
+# A completion cap the replies mostly fit in, so that loss_type can act: at 24 tokens half the
+# starting model's replies are cut (median 24), at 128 a tenth (median 26, p90 114; 256 replies
+# stored in results/llm/start_success). Each loss type on five x3 rates around where its cap-24
+# threshold would move: dr_grpo divides by the cap, so its rates sit one step higher.
+SMOLLM2_LONG_CAP = 128
+SMOLLM2_LONG_LRS = {"grpo": (0.003, 0.01, 0.03, 0.1, 0.3), "dr_grpo": (0.01, 0.03, 0.1, 0.3, 1.0)}
+
+
+def smollm2_long_plan(seeds=(0, 1, 2)) -> list[RunConfig]:
+    """grpo and dr_grpo at the ``SMOLLM2_LONG_CAP`` cap on ``SMOLLM2_LONG_LRS``, seed-major (an
+    interrupted job leaves whole brackets), the two loss types interleaved."""
+    plan = [dataclasses.replace(c, max_completion_length=SMOLLM2_LONG_CAP, **SMOLLM2_EVAL)
+            for lt, lrs in SMOLLM2_LONG_LRS.items()
+            for c in smollm2_configs(learning_rates=lrs, loss_types=(lt,), seeds=seeds)]
+    return sorted(plan, key=lambda c: (c.seed, c.learning_rate, c.loss_type))
+
+
 # The exponential range test with AdamW, clipping off (1e-6 -> 0.1 over 25 steps, 3 seeds): run
 # before the AdamW sweep, whose rates bracket its answer.
 SMOLLM2_ADAMW_RAMP = (1e-6, 0.1, 25, (0, 1, 2))
