@@ -40,6 +40,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("plan", choices=sorted(PLANS))
     ap.add_argument("--workers", type=int, default=1, help="runs at a time (default 1)")
+    ap.add_argument("--reverse", action="store_true",
+                    help="last run first: a second job on the same plan meets the first in the middle")
     a = ap.parse_args(argv)
     if a.plan == "smollm2_adamw_ramp":
         t0 = time.perf_counter()
@@ -53,7 +55,7 @@ def main(argv=None) -> int:
         j0 = starting_success(configs[0])
         print(f"starting success {j0['success']:.3f} ± {j0['se']:.3f} ({j0['n']} completions, "
               f"{time.perf_counter() - t0:.0f} s)", flush=True)
-    todo = [c for c in configs if not result_path(c).exists()]
+    todo = [c for c in configs if not result_path(c).exists()][::-1 if a.reverse else 1]
     print(f"{a.plan}: {len(configs)} runs, {len(todo)} to run, {a.workers} at a time", flush=True)
     if a.workers == 1:
         for i, c in enumerate(todo, 1):

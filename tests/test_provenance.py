@@ -222,3 +222,15 @@ def test_warm_start_folder_appears_whole_and_is_replaced_on_refresh(tmp_path):
     load_local_model(folder)
     assert warm_start_tiny(0, refresh=True, **kw) == folder
     assert [p.name for p in tmp_path.iterdir()] == [folder.name]      # no temporary left behind
+
+
+def test_smollm2_runs_split_the_stored_runs_by_completion_cap():
+    from rlvr_core.llm.sweeps import load_cached, smollm2_runs
+
+    every = load_cached("smollm2", LLM_DIR)
+    if not every:
+        pytest.skip("no stored SmolLM2 runs")
+    by_cap = {cap: smollm2_runs(cap, LLM_DIR) for cap in {r["config"]["max_completion_length"] for r in every}}
+    assert sorted(r["key"] for runs in by_cap.values() for r in runs) == sorted(r["key"] for r in every)
+    assert all(r["config"]["max_completion_length"] == cap for cap, runs in by_cap.items() for r in runs)
+    assert smollm2_runs(7, LLM_DIR) == []

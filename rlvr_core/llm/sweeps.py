@@ -387,6 +387,13 @@ def load_cached(model: str, results_dir=None) -> list[dict]:
     return sort_runs(json.loads(p.read_text()) for p in sorted(folder.glob("*.json")))
 
 
+def smollm2_runs(cap: int = 24, results_dir=None) -> list[dict]:
+    """The stored SmolLM2 runs at one completion cap (24: the sweeps of notebook 07 §7; 128:
+    ``smollm2_long_plan``). Runs at different caps are different settings, never pooled."""
+    return [r for r in load_cached("smollm2", results_dir)
+            if r["config"]["max_completion_length"] == cap]
+
+
 def sort_runs(results) -> list[dict]:
     """Runs in one fixed order (loss type, learning rate, seed), whether computed or loaded."""
     return sorted(results, key=lambda r: (r["config"]["loss_type"], r["config"]["learning_rate"],
