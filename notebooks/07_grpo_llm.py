@@ -52,8 +52,9 @@ from rlvr_core.llm.runner import device_info, grpo_config_fields, on_cpu
 from rlvr_core.llm.smollm2 import is_available as smollm2_available
 from rlvr_core.llm.sweeps import (tiny_plan, tiny_all_configs, smollm2_plan, smollm2_seed_plan, run_all,
                                   smollm2_dr_grpo_plan, smollm2_adamw_configs, SMOLLM2_ADAMW_LRS,
+                                  smollm2_fine_plan, smollm2_long_plan, smollm2_runs, SMOLLM2_LONG_CAP,
                                   by_setting, sweep_summary,
-                                  sweep_table, threshold, final_success, mean_curve, load_cached,
+                                  sweep_table, threshold, final_success, mean_curve,
                                   sort_runs, warm_start_J0, threshold_ci, stable_fraction,
                                   tail_slope, tail_state, mean_ci, SE_MULT, STABLE_BAND,
                                   FLAT_SLOPE)
@@ -640,6 +641,9 @@ show(fig)
 #   about ×3 apart placed around AdamW's exponential range test on this model (2e-4; notebook 08 §5).
 #   The first grid reached 1e-3; when seed 0 collapsed at 1e-4, 1e-3 gave way to 1e-5 before any
 #   other run, so that the grid brackets the threshold from below (`SMOLLM2_ADAMW_LRS`).
+# - Finer rates, chosen after those grids had answered: the geometric midpoint of each setting's
+#   bracket (`grpo` 0.017, `dr_grpo` 0.055, AdamW 5.5e-5) with that setting's seeds
+#   (`smollm2_fine_plan()`).
 #
 # The runs after the first `grpo` set leave out the Gradient-Gap callback, which only observes (the
 # same run with and without it is identical, `tests/test_llm_evaluation.py`), and sample the fixed
@@ -662,11 +666,11 @@ show(fig)
 
 # %%
 SMOL_PLAN = (smollm2_plan() + smollm2_seed_plan() + smollm2_dr_grpo_plan()
-             + smollm2_adamw_configs(SMOLLM2_ADAMW_LRS))
+             + smollm2_adamw_configs(SMOLLM2_ADAMW_LRS) + smollm2_fine_plan())
 if REFRESH_SMOL and smollm2_available():
     smol_runs = sort_runs(run_all(SMOL_PLAN, refresh=True))
 else:
-    smol_runs = load_cached("smollm2")
+    smol_runs = smollm2_runs()            # the 24-token cap; the 128-token runs are in their own section
 smol_start = starting_success(SMOL_PLAN[0], refresh=REFRESH_SMOL, compute=REFRESH_SMOL and smollm2_available())
 smol_sets = by_setting(smol_runs)
 print(f"{len(smol_runs)} of {len(SMOL_PLAN)} planned SmolLM2 runs "
@@ -927,6 +931,93 @@ display(Markdown(
        if smol_long is not None else ".")))
 
 # %% [markdown]
+# ### A completion cap the replies fit in
+#
+# At the 24-token cap most replies in a batch end at the cap, so `grpo`'s $1/|o|$ and `dr_grpo`'s
+# $1/L_{\max}$ weigh them almost alike. At 128 tokens a tenth of the starting model's replies are cut
+# (lengths printed above), so the two normalisers differ from reply to reply and `loss_type` can act.
+# `smollm2_long_plan()` runs both loss types at that cap, five rates × three seeds each (30 runs), with
+# the evaluation set; $J_0$ is the starting model's success at the same cap. On this project's 2-core
+# CPU such a run costs several times a 24-token one. **The runs stored so far are shown below.** They
+# were made on a lent GPU (NVIDIA H200, 12 runs at a time), which nothing in this project needs; each
+# result's provenance names its device, and the starting weights' hash is the CPU runs' hash. Until
+# every rate has its seeds, the rule gives no threshold here; each run's verdict is printed instead.
+
+# %%
+long_runs = smollm2_runs(SMOLLM2_LONG_CAP)
+LONG_PLAN = smollm2_long_plan()
+print(f"{len(long_runs)} of {len(LONG_PLAN)} planned runs at the {SMOLLM2_LONG_CAP}-token cap are stored "
+      "(scripts/run_plan.py smollm2_long [--workers N] runs the rest)")
+if long_runs and smol_long is not None:
+    lJ0, lJ0_se = smol_long["success"], smol_long["se"]
+    long_cut = lJ0 - SE_MULT * lJ0_se
+    long_table = pd.DataFrame([{
+        "loss_type": r["config"]["loss_type"], "lr": r["config"]["learning_rate"], "seed": r["config"]["seed"],
+        "success, last 5 steps": final_success(r),
+        "verdict": "stable" if final_success(r) >= long_cut else "collapsed",
+        "evaluation set, end": r["eval"][-1]["success"] if r.get("eval") else np.nan,
+        "length, step 1": r["metrics"][0]["completions/mean_length"],
+        "length, last 5 steps": np.mean([m["completions/mean_length"] for m in r["metrics"][-5:]]),
+        "at the cap, last 5 steps": np.mean([m["completions/clipped_ratio"] for m in r["metrics"][-5:]]),
+        "device": r["provenance"].get("gpu", r["provenance"].get("device")),
+        "starting weights": r["provenance"].get("weights")} for r in long_runs])
+    print(f"J0 at the {SMOLLM2_LONG_CAP}-token cap = {lJ0:.3f} ± {lJ0_se:.3f}; stable: last 5 steps >= "
+          f"{long_cut:.3f}")
+    display(long_table.round(2))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+if long_runs:
+    assert expect("SmolLM2 128-token runs start from the same weights as the 24-token runs",
+                  float(len({r["provenance"].get("weights") for r in long_runs + smol_runs
+                             if r["provenance"].get("weights")})), at_most=1,
+                  why="one starting model: the GGUF dequantised the same way on both devices")
+
+# %%
+if long_runs and smol_long is not None:
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    styles = {"grpo": "-", "dr_grpo": "--"}
+    long_lrs = sorted({r["config"]["learning_rate"] for r in long_runs})
+    colour = dict(zip(long_lrs, plt.cm.plasma(np.linspace(0, 0.85, len(long_lrs)))))
+    for r in long_runs:
+        c = r["config"]
+        label = f"{c['loss_type']}, η = {c['learning_rate']:g}, seed {c['seed']}"
+        axes[0].plot([m["reward"] for m in r["metrics"]], styles[c["loss_type"]], color=colour[c["learning_rate"]],
+                     label=label)
+        axes[1].plot([m["completions/mean_length"] for m in r["metrics"]], styles[c["loss_type"]],
+                     color=colour[c["learning_rate"]], label=label)
+    axes[0].axhline(lJ0, color="k", ls=":", lw=1)
+    axes[0].axhspan(long_cut, lJ0 + SE_MULT * lJ0_se, color="k", alpha=0.08)
+    axes[0].set(xlabel="GRPO step", ylabel="batch success rate", ylim=(-0.05, 1.05),
+                title="success (dotted: $J_0$ at this cap, band ± 2 s.e.)")
+    axes[1].axhline(SMOLLM2_LONG_CAP, color="k", ls=":", lw=1)
+    axes[1].set(xlabel="GRPO step", ylabel="mean reply length (tokens)", yscale="log",
+                title=f"reply length (dotted: the {SMOLLM2_LONG_CAP}-token cap)")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"SmolLM2-135M-Instruct at a {SMOLLM2_LONG_CAP}-token cap: the runs stored so far "
+                 "(solid: grpo, dashed: dr_grpo)", fontsize=10)
+    fig.tight_layout()
+    savefig(fig, "llm_long_cap_smollm2", notebook="07_grpo_llm", claim="P8",
+            params={"runs": [r["key"] for r in long_runs], "cap": SMOLLM2_LONG_CAP},
+            caption=f"SmolLM2-135M-Instruct, grpo and dr_grpo at a {SMOLLM2_LONG_CAP}-token cap: success "
+                    "and reply length of the stored runs (one seed so far; no threshold).")
+    show(fig)
+
+# %%
+if long_runs and smol_long is not None:
+    seeds_per_rate = long_table.groupby(["loss_type", "lr"])["seed"].nunique()
+    display(Markdown(
+        f"**[measured]** {len(long_runs)} of the {len(LONG_PLAN)} planned runs at the {SMOLLM2_LONG_CAP}-token "
+        f"cap are stored, with at most {seeds_per_rate.max()} seed per rate: "
+        + "; ".join(f"`{row['loss_type']}` at η = {row['lr']:g} (seed {row['seed']}) {row['verdict']}, "
+                    f"success {row['success, last 5 steps']:.2f} over its last 5 steps, replies "
+                    f"{row['length, step 1']:.0f} → {row['length, last 5 steps']:.0f} tokens with "
+                    f"{row['at the cap, last 5 steps']:.0%} at the cap"
+                    for _, row in long_table.sort_values(["loss_type", "lr"]).iterrows())
+        + ". That is too few for a threshold or for comparing the loss types (the rule needs at least "
+          "2 seeds at every rate, and the CI 3), so this section reports runs, not a result."))
+
+# %% [markdown]
 # ## What we could not reproduce
 #
 # - **[measured]** The paper's scale (Qwen2.5-Math-7B, many GPUs) is not run here; the same entry
@@ -942,7 +1033,9 @@ display(Markdown(
 #   with more seeds costs days of this 2-core machine at the cost per step measured in §7
 #   (`scripts/run_plan.py` continues a plan in the background, run by run). The replies' mean length
 #   is close to the 24-token cap, so `grpo` vs `dr_grpo` cannot show length normalisation there, and a
-#   cap they fit in costs several times more per step (§7).
+#   cap they fit in costs several times more per step (§7). At a 128-token cap only the runs printed
+#   in §7 are stored (one seed, made on a lent GPU): no threshold and no comparison of the loss types
+#   yet.
 # - The theory's constants ($L_o$, $G_o$) are not computable for a transformer, so the threshold's
 #   predicted *value* is not drawn — only its existence and how the normaliser moves it.
 #

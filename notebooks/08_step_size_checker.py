@@ -35,7 +35,7 @@ from rlvr_core.llm.evaluation import starting_success
 from rlvr_core.llm.probe import line_search_cached, threshold_from_line_search
 from rlvr_core.llm.range_test import exponential_range_test_cached, range_test_cached, summary
 from rlvr_core.llm.smollm2 import is_available as smollm2_available
-from rlvr_core.llm.sweeps import (load_cached, log_grid, run_all, setting_label, smollm2_adamw_ramp,
+from rlvr_core.llm.sweeps import (smollm2_runs, log_grid, run_all, setting_label, smollm2_adamw_ramp,
                                   smollm2_configs, sweep_summary, sweep_table, threshold,
                                   threshold_ci, tiny_all_configs, tiny_plan, warm_start_J0)
 from rlvr_core.figures import savefig, set_style, show
@@ -369,7 +369,7 @@ show(fig)
 # %%
 SMOL_LRS = log_grid(0.003, 1.0, 6)
 smol_cfg = smollm2_configs(learning_rates=(0.03,))[0]
-smol_all = load_cached("smollm2")
+smol_all = smollm2_runs()                 # notebook 07's sweeps at the 24-token cap
 smol_runs = [r for r in smol_all if setting_label(r["config"]) == "grpo, SGD"]   # notebook 07's grpo sweep
 refresh_smol = PROFILE == "full" and smollm2_available()
 # stored result unless PROFILE=full (or nothing is stored yet and the model is installed)
