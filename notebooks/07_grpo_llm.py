@@ -1027,7 +1027,8 @@ if long_runs and smol_long is not None:
 #   length dependence of each loss type's threshold is resolved only to about a grid step, and the
 #   two lengths' warm starts differ in supervised training (§1).
 # - **[measured]** SmolLM2's sweeps (§7's table gives each setting's runs and seeds) sit on grids
-#   about ×3 apart with at most three seeds per rate — not fine enough for a narrow CI. Where a plan is
+#   about ×3 apart, refined to ×1.7 only inside each bracket, with at most three seeds per rate — not
+#   fine enough for a narrow CI. Where a plan is
 #   not complete (§7 prints how many of the planned runs are stored), the missing runs are left out
 #   of the rule, not counted as collapsed, and a comparison needs two seeds at every rate. A finer grid
 #   with more seeds costs days of this 2-core machine at the cost per step measured in §7
