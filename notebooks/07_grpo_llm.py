@@ -768,7 +768,8 @@ pd.DataFrame([{"setting": name, "runs": sm["runs"], "rates": len(sm["lrs"]),
                "seeds per rate (fewest)": sm["min_seeds"],
                "stable <=": sm["bracket"].last_pass, "collapsed >=": sm["bracket"].first_fail,
                "estimate": sm["bracket"].estimate, "90% CI low": sm["ci"][0], "90% CI high": sm["ci"][1]}
-              for name, sm in smol_summary.items()]).set_index("setting").round(4)
+              for name, sm in smol_summary.items()]).set_index("setting").map(
+    lambda v: f"{v:.2g}" if isinstance(v, float) else v)        # rates span 1e-5 to 0.3: 2 significant digits
 
 # %% [markdown]
 # **[derived] What `dr_grpo` should do here.** By §3's algebra, with replies of mean length $\bar T$ under
