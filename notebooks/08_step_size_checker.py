@@ -35,8 +35,8 @@ from rlvr_core.llm.evaluation import starting_success
 from rlvr_core.llm.probe import line_search_cached, threshold_from_line_search
 from rlvr_core.llm.range_test import exponential_range_test_cached, range_test_cached, summary
 from rlvr_core.llm.smollm2 import is_available as smollm2_available
-from rlvr_core.llm.sweeps import (smollm2_runs, log_grid, run_all, setting_label, smollm2_adamw_ramp,
-                                  smollm2_configs, sweep_summary, sweep_table, threshold,
+from rlvr_core.llm.sweeps import (SMOLLM2_ADAMW_LRS, smollm2_runs, log_grid, run_all, setting_label,
+                                  smollm2_adamw_ramp, smollm2_configs, sweep_summary, sweep_table, threshold,
                                   threshold_ci, tiny_all_configs, tiny_plan, warm_start_J0)
 from rlvr_core.figures import savefig, set_style, show
 from rlvr_core.nbutils import versions
@@ -440,6 +440,10 @@ if adam_ramp is not None:
 if adam_ramp is not None and adam_runs and smol_start is not None:
     adam_sweep = sweep_summary(adam_runs, smol_start["success"], smol_start["se"])
     adam_ratio = adam_ramp["largest_safe_lr"] / adam_sweep["bracket"].estimate
+    adam_width = adam_sweep["bracket"].first_fail / adam_sweep["bracket"].last_pass
+    adam_coarse = sweep_summary([r for r in adam_runs if r["config"]["learning_rate"] in SMOLLM2_ADAMW_LRS],
+                                smol_start["success"], smol_start["se"])
+    adam_coarse_ratio = adam_ramp["largest_safe_lr"] / adam_coarse["bracket"].estimate
     print(f"AdamW sweep (notebook 07, {adam_sweep['runs']} runs, its rule): stable <= "
           f"{adam_sweep['bracket'].last_pass:.2g}, collapsed >= {adam_sweep['bracket'].first_fail:.2g}; "
           f"range test / sweep threshold = {adam_ratio:.2f} "
@@ -451,7 +455,9 @@ if adam_ramp is not None and adam_runs and smol_start is not None:
         f"{adam_sweep['bracket'].last_pass:.2g} and {adam_sweep['bracket'].first_fail:.2g}: a ratio of "
         f"{adam_ratio:.2f}, {'within' if 1 / 3 <= adam_ratio <= 3 else 'outside'} section 4's factor 3. "
         f"The sweep's rates were chosen around the test's answer, so this checks the answer, not where "
-        f"the grid was placed."))
+        f"the grid was placed. The sweep's bracket is ×{adam_width:.1f} wide, so the ratio is known to "
+        f"that factor: on the first grid alone (rates ×3 apart, before its bracket's midpoint was added) "
+        f"the same comparison gives {adam_coarse_ratio:.2f}."))
 
 # %% [markdown]
 # One step that does not lower $J$ is necessary, not sufficient, for a run at that rate to survive,
@@ -468,7 +474,8 @@ if adam_ramp is not None and adam_runs and smol_start is not None:
 #   algorithm. The learning rate to use comes from a measurement: the range test of section 4.
 # - The range test is validated on the tiny model (three settings, SGD and AdamW); on SmolLM2 only
 #   the exponential form was run, with SGD and with AdamW, against notebook 07's coarse sweeps
-#   (rates about ×3 apart, section 5); the grid form on SmolLM2 and 7B are not run here.
+#   (rates about ×3 apart, ×1.7–1.8 inside each bracket, section 5); the grid form on SmolLM2 and
+#   7B are not run here.
 #   It is not conservative: keep a margin below its answer.
 # - The probe's curvature estimate is too noisy on a transformer at affordable batch sizes; the
 #   one-step line search is what worked. It predicts a one-step threshold, which bounds a constant
