@@ -6,10 +6,11 @@ results/llm/<model>/<key>.json as soon as it finishes (resumable: stored runs ar
 Plans: smollm2 (notebook 07's SmolLM2 set), smollm2_seeds (two more seeds per grpo rate),
 smollm2_dr_grpo (dr_grpo on the grpo grid, three seeds), smollm2_adamw (AdamW, clipping off and
 1.0, two seeds, at the rates of --lrs), smollm2_adamw_ramp (the exponential range test with AdamW,
-which chose those rates), smollm2_fine (the midpoint of each setting's bracket), smollm2_long (grpo and dr_grpo at a
-128-token cap), tiny (notebook 07's tiny-model set). Commit the new result files when it
-is done. ``--workers N`` runs N runs at a time in separate processes (a GPU, or a many-core machine;
-on a 2-core machine one process per core is what the plans were timed with).
+which chose those rates), smollm2_fine (the midpoint of each setting's bracket), smollm2_long
+(grpo and dr_grpo at a 128-token cap), tiny (notebook 07's tiny-model set). Commit the new result
+files when it is done. ``--workers N`` runs N runs at a time in separate processes (a GPU, or a
+many-core machine; on a 2-core machine one process per core is what the plans were timed with);
+``--reverse`` starts from the plan's end, so a second job on the same plan meets the first.
 """
 from __future__ import annotations
 
@@ -71,7 +72,8 @@ def main(argv=None) -> int:
             try:
                 line = f.result()
             except Exception as e:  # noqa: BLE001  (one run's failure must not stop the plan)
-                c, failed = futures[f], failed + 1
+                failed += 1
+                c = futures[f]
                 line = f"lr {c.learning_rate} {c.loss_type} seed {c.seed}: FAILED {e!r}"
             print(f"[{i}/{len(todo)}] {line}", flush=True)
     return 1 if failed else 0

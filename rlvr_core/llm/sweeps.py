@@ -86,12 +86,15 @@ SMOLLM2_FINE_LRS = {"grpo": 0.017, "dr_grpo": 0.055, "adamw": 5.5e-5}
 def smollm2_fine_plan() -> list[RunConfig]:
     """The midpoint rates of ``SMOLLM2_FINE_LRS``: grpo (3 seeds) first, then AdamW clipping off
     (2 seeds), dr_grpo (3 seeds), AdamW clipping 1.0 (2 seeds)."""
-    sgd = [dataclasses.replace(c, **SMOLLM2_EVAL)
-           for lt in ("grpo", "dr_grpo")
-           for c in smollm2_configs(learning_rates=(SMOLLM2_FINE_LRS[lt],), loss_types=(lt,),
-                                    seeds=(0, 1, 2))]
-    adamw = smollm2_adamw_configs((SMOLLM2_FINE_LRS["adamw"],))
-    return sgd[:3] + adamw[:2] + sgd[3:] + adamw[2:]
+    def sgd(loss_type):
+        return [dataclasses.replace(c, **SMOLLM2_EVAL)
+                for c in smollm2_configs(learning_rates=(SMOLLM2_FINE_LRS[loss_type],),
+                                         loss_types=(loss_type,), seeds=(0, 1, 2))]
+
+    def adamw(clip):
+        return smollm2_adamw_configs((SMOLLM2_FINE_LRS["adamw"],), clips=(clip,))
+
+    return sgd("grpo") + adamw(0.0) + sgd("dr_grpo") + adamw(1.0)
 
 
 # A completion cap the replies mostly fit in, so that loss_type can act: at 24 tokens half the
