@@ -204,3 +204,13 @@ def test_no_outside_references_anywhere():
     cells included)."""
     found = _outside_references(_repository_files())
     assert not found, "references to documents outside the repository:\n" + "\n".join(found)
+
+
+def test_overview_notebook_output_shows_the_current_registry():
+    """The committed 00_overview.ipynb displays the registry as it is now (nbval leaves that output
+    unchecked, so a registry edit without re-running the notebook would go unseen)."""
+    nb = json.loads((ROOT / "notebooks" / "00_overview.ipynb").read_text(encoding="utf-8"))
+    shown = ["".join(o.get("data", {}).get("text/markdown", ""))
+             for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert claims_markdown_table(link_prefix="").strip() in [s.strip() for s in shown], \
+        "notebooks/00_overview.ipynb is out of date: make figures NB=00_overview"
