@@ -53,6 +53,7 @@ from rlvr_core.llm.smollm2 import is_available as smollm2_available
 from rlvr_core.llm.sweeps import (tiny_plan, tiny_all_configs, smollm2_plan, smollm2_seed_plan, run_all,
                                   smollm2_dr_grpo_plan, smollm2_adamw_configs, SMOLLM2_ADAMW_LRS,
                                   smollm2_fine_plan, smollm2_long_plan, smollm2_runs, SMOLLM2_LONG_CAP,
+                                  SMOLLM2_LONG_LRS,
                                   by_setting, sweep_summary,
                                   sweep_table, threshold, final_success, mean_curve,
                                   sort_runs, warm_start_J0, threshold_ci, stable_fraction,
@@ -938,11 +939,19 @@ display(Markdown(
 # $1/L_{\max}$ weigh them almost alike. At 128 tokens a tenth of the starting model's replies are cut
 # (lengths printed above), so the two normalisers differ from reply to reply and `loss_type` can act.
 # `smollm2_long_plan()` runs both loss types at that cap, five rates × three seeds each (30 runs), with
-# the evaluation set; $J_0$ is the starting model's success at the same cap. On this project's 2-core
-# CPU such a run costs several times a 24-token one. **The runs stored so far are shown below.** They
-# were made on a lent GPU (NVIDIA H200, 12 runs at a time), which nothing in this project needs; each
-# result's provenance names its device, and the starting weights' hash is the CPU runs' hash. Until
-# every rate has its seeds, the rule gives no threshold here; each run's verdict is printed instead.
+# the evaluation set; $J_0$ is the starting model's success at the same cap, and the rule is §7's.
+# On this project's 2-core CPU such a run costs several times a 24-token one (the table below gives
+# each run's seconds per step and device), so the plan runs seed by seed: seed 0 over every rate
+# first, then the next seeds. The first four runs were made on a lent GPU (an NVIDIA H200), which
+# nothing in this project needs; each result's provenance names its device, and the starting
+# weights' hash must be the CPU runs' hash (checked below).
+#
+# **[derived] What to expect.** §3's algebra gives
+# $\eta^*_{\text{dr\_grpo}}/\eta^*_{\text{grpo}} \approx L_{\max}/\bar T$ for replies of mean length
+# $\bar T$ under the cap $L_{\max}$: at 128 tokens that is larger than at 24 (printed below). The
+# grid is ×3.3 per step, so a single seed's bracket can place the two thresholds one grid step apart
+# or not, and two such brackets are compared only once two seeds have run at every rate (the rule's
+# condition in §7).
 
 # %%
 long_runs = smollm2_runs(SMOLLM2_LONG_CAP)
@@ -961,6 +970,7 @@ if long_runs and smol_long is not None:
         "length, last 5 steps": np.mean([m["completions/mean_length"] for m in r["metrics"][-5:]]),
         "at the cap, last 5 steps": np.mean([m["completions/clipped_ratio"] for m in r["metrics"][-5:]]),
         "device": r["provenance"].get("gpu", r["provenance"].get("device")),
+        "s/step": r["provenance"]["seconds_per_step"],
         "starting weights": r["provenance"].get("weights")} for r in long_runs])
     print(f"J0 at the {SMOLLM2_LONG_CAP}-token cap = {lJ0:.3f} ± {lJ0_se:.3f}; stable: last 5 steps >= "
           f"{long_cut:.3f}")
@@ -973,6 +983,44 @@ if long_runs:
                   float(len({r["provenance"].get("weights") for r in long_runs + smol_runs
                              if r["provenance"].get("weights")})), at_most=1,
                   why="one starting model: the GGUF dequantised the same way on both devices")
+
+# %%
+# The rule of §7 on each loss type at this cap (missing runs are left out, not counted as collapsed)
+long_summary = {}
+if long_runs and smol_long is not None:
+    long_summary = {name: sweep_summary(runs, lJ0, lJ0_se) for name, runs in by_setting(long_runs).items()}
+    for name, sm in long_summary.items():      # seeds that ran at every *planned* rate of this loss type
+        planned = SMOLLM2_LONG_LRS[name.split(",")[0]]
+        sm["plan_seeds"] = sm["complete_seeds"] if set(sm["lrs"]) >= set(planned) else 0
+    T_long = smol_long["mean_length"]
+    long_pred = SMOLLM2_LONG_CAP / T_long
+    for name, sm in long_summary.items():
+        print(f"{name}: lr -> final success per seed {tuple(int(s) for s in sm['seeds'])} | stable fraction")
+        for lr, row, f in zip(sm["lrs"], sm["final"], sm["stable_fraction"]):
+            print(f"  {lr:<6g} " + "  ".join("   -" if np.isnan(v) else f"{v:4.2f}" for v in row)
+                  + ("  |   -" if np.isnan(f) else f"  | {f:.2f}"))
+        print(f"  stable <= {sm['bracket'].last_pass:.2g}, collapsed >= {sm['bracket'].first_fail:.2g}, "
+              f"estimate {sm['bracket'].estimate:.2g}; {len(sm['lrs'])} of {len(SMOLLM2_LONG_LRS[name.split(',')[0]])} "
+              f"planned rates run; seeds complete at every planned rate: {sm['plan_seeds']}")
+    print(f"mean reply length of the starting model at this cap {T_long:.1f} tokens: predicted "
+          f"dr_grpo / grpo threshold ratio {long_pred:.2f}")
+    long_ratio, long_seeds = math.nan, 0
+    if {"grpo, SGD", "dr_grpo, SGD"} <= set(long_summary):
+        a, b = long_summary["dr_grpo, SGD"], long_summary["grpo, SGD"]
+        long_seeds = min(a["plan_seeds"], b["plan_seeds"])
+        long_ratio = a["bracket"].estimate / b["bracket"].estimate
+        print(f"dr_grpo / grpo at this cap: {a['bracket'].estimate:.3g} / {b['bracket'].estimate:.3g} = "
+              f"{long_ratio:.2f} (seeds complete at every planned rate: {long_seeds}"
+              + ("" if long_seeds >= 2 else "; fewer than 2: reported, not compared") + ")")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+if long_summary and long_seeds >= 2 and np.isfinite(long_ratio):
+    long_grid = max(float(np.max(sm["lrs"][1:] / sm["lrs"][:-1])) for sm in long_summary.values())
+    assert expect("SmolLM2 128-token cap: threshold ratio dr_grpo / grpo", long_ratio,
+                  at_least=long_pred / (1.01 * long_grid), at_most=long_pred * 1.01 * long_grid,
+                  why="predicted L_max / mean length; two bracket estimates on this grid can differ "
+                      "by one step")
 
 # %%
 if long_runs and smol_long is not None:
@@ -1001,22 +1049,34 @@ if long_runs and smol_long is not None:
     savefig(fig, "llm_long_cap_smollm2", notebook="07_grpo_llm", claim="P8",
             params={"runs": [r["key"] for r in long_runs], "cap": SMOLLM2_LONG_CAP},
             caption=f"SmolLM2-135M-Instruct, grpo and dr_grpo at a {SMOLLM2_LONG_CAP}-token cap: success "
-                    "and reply length of the stored runs (one seed so far; no threshold).")
+                    f"and reply length of the {len(long_runs)} stored runs (seeds "
+                    f"{', '.join(map(str, sorted({r['config']['seed'] for r in long_runs})))}).")
     show(fig)
 
 # %%
 if long_runs and smol_long is not None:
     seeds_per_rate = long_table.groupby(["loss_type", "lr"])["seed"].nunique()
+    devices = long_table.groupby("device")["s/step"].agg(["size", "median"])
+    bracket_text = "; ".join(
+        f"`{name.split(',')[0]}` stable up to η = {sm['bracket'].last_pass:.2g} and "
+        + (f"collapsed from {sm['bracket'].first_fail:.2g}" if np.isfinite(sm["bracket"].first_fail)
+           else "no rate failing yet")
+        + f" ({sm['runs']} runs at {len(sm['lrs'])} of {len(SMOLLM2_LONG_LRS[name.split(',')[0]])} planned "
+          f"rates, {sm['plan_seeds']} seed{'s' * (sm['plan_seeds'] != 1)} complete at every planned rate)"
+        for name, sm in long_summary.items())
+    n_seeds = (f"{seeds_per_rate.min()} seed" if seeds_per_rate.min() == seeds_per_rate.max() == 1
+               else f"{seeds_per_rate.min()} to {seeds_per_rate.max()} seeds")
     display(Markdown(
         f"**[measured]** {len(long_runs)} of the {len(LONG_PLAN)} planned runs at the {SMOLLM2_LONG_CAP}-token "
-        f"cap are stored, with at most {seeds_per_rate.max()} seed per rate: "
-        + "; ".join(f"`{row['loss_type']}` at η = {row['lr']:g} (seed {row['seed']}) {row['verdict']}, "
-                    f"success {row['success, last 5 steps']:.2f} over its last 5 steps, replies "
-                    f"{row['length, step 1']:.0f} → {row['length, last 5 steps']:.0f} tokens with "
-                    f"{row['at the cap, last 5 steps']:.0%} at the cap"
-                    for _, row in long_table.sort_values(["loss_type", "lr"]).iterrows())
-        + ". That is too few for a threshold or for comparing the loss types (the rule needs at least "
-          "2 seeds at every rate, and the CI 3), so this section reports runs, not a result."))
+        f"cap are stored, {n_seeds} per rate that ran ("
+        + ", ".join(f"{int(row['size'])} on {dev} at a median {row['median']:.0f} s per step"
+                    for dev, row in devices.iterrows())
+        + f"). By the rule: {bracket_text}. "
+        + (f"The ratio of the two estimates is {long_ratio:.2f} against the predicted {long_pred:.1f}, "
+           f"checked above within one grid step. " if long_seeds >= 2 and np.isfinite(long_ratio) else
+           f"Fewer than two seeds have run at every planned rate of both loss types, so these brackets "
+           f"are not compared by the rule (the prediction is a ratio of {long_pred:.1f}). ")
+        + "Where a rate's seeds are missing the bracket may still move; the table above gives every run."))
 
 # %% [markdown]
 # ## What we could not reproduce
@@ -1035,9 +1095,9 @@ if long_runs and smol_long is not None:
 #   with more seeds costs days of this 2-core machine at the cost per step measured in §7
 #   (`scripts/run_plan.py` continues a plan in the background, run by run). The replies' mean length
 #   is close to the 24-token cap, so `grpo` vs `dr_grpo` cannot show length normalisation there, and a
-#   cap they fit in costs several times more per step (§7). At a 128-token cap only the runs printed
-#   in §7 are stored (one seed, made on a lent GPU): no threshold and no comparison of the loss types
-#   yet.
+#   cap they fit in costs several times more per step (§7). At a 128-token cap §7 prints how many
+#   runs are stored and with how many seeds; the loss types are compared there only once two seeds
+#   have run at every rate.
 # - The theory's constants ($L_o$, $G_o$) are not computable for a transformer, so the threshold's
 #   predicted *value* is not drawn — only its existence and how the normaliser moves it.
 #
