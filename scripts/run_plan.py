@@ -5,12 +5,14 @@ results/llm/<model>/<key>.json as soon as it finishes (resumable: stored runs ar
 
 Plans: smollm2 (notebook 07's SmolLM2 set), smollm2_seeds (two more seeds per grpo rate),
 smollm2_dr_grpo (dr_grpo on the grpo grid, three seeds), smollm2_adamw (AdamW, clipping off and
-1.0, two seeds, at the rates of --lrs), smollm2_adamw_ramp (the exponential range test with AdamW,
+1.0, two seeds, at SMOLLM2_ADAMW_LRS), smollm2_adamw_ramp (the exponential range test with AdamW,
 which chose those rates), smollm2_fine (the midpoint of each setting's bracket), smollm2_long
 (grpo and dr_grpo at a 128-token cap), tiny (notebook 07's tiny-model set). Commit the new result
 files when it is done. ``--workers N`` runs N runs at a time in separate processes (a GPU, or a
 many-core machine; on a 2-core machine one process per core is what the plans were timed with);
 ``--reverse`` starts from the plan's end, so a second job on the same plan meets the first.
+``--lrs`` and ``--seeds`` run only part of a plan (say, a second seed at the rates around a bracket
+first); the rest stays for a later job.
 """
 from __future__ import annotations
 
@@ -43,6 +45,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=1, help="runs at a time (default 1)")
     ap.add_argument("--reverse", action="store_true",
                     help="last run first: a second job on the same plan meets the first in the middle")
+    ap.add_argument("--lrs", type=float, nargs="+", help="only the plan's runs at these learning rates")
+    ap.add_argument("--seeds", type=int, nargs="+", help="only the plan's runs with these seeds")
     a = ap.parse_args(argv)
     if a.plan == "smollm2_adamw_ramp":
         t0 = time.perf_counter()
@@ -56,7 +60,7 @@ def main(argv=None) -> int:
         j0 = starting_success(configs[0])
         print(f"starting success {j0['success']:.3f} ± {j0['se']:.3f} ({j0['n']} completions, "
               f"{time.perf_counter() - t0:.0f} s)", flush=True)
-    todo = [c for c in configs if not result_path(c).exists()][::-1 if a.reverse else 1]
+    todo = runs_to_do(configs, lrs=a.lrs, seeds=a.seeds, reverse=a.reverse)
     print(f"{a.plan}: {len(configs)} runs, {len(todo)} to run, {a.workers} at a time", flush=True)
     if a.workers == 1:
         for i, c in enumerate(todo, 1):
@@ -77,6 +81,20 @@ def main(argv=None) -> int:
                 line = f"lr {c.learning_rate} {c.loss_type} seed {c.seed}: FAILED {e!r}"
             print(f"[{i}/{len(todo)}] {line}", flush=True)
     return 1 if failed else 0
+
+
+def runs_to_do(configs, *, lrs=None, seeds=None, reverse: bool = False, stored=lambda c: result_path(c).exists()):
+    """The plan's runs not stored yet, in plan order (``reverse``: last first), restricted to the
+    learning rates ``lrs`` and the seeds ``seeds`` when given. A rate or seed the plan does not
+    hold is an error, not an empty job."""
+    for name, wanted, have in (("--lrs", lrs, {c.learning_rate for c in configs}),
+                               ("--seeds", seeds, {c.seed for c in configs})):
+        unknown = sorted(set(wanted or ()) - have)
+        if unknown:
+            raise SystemExit(f"{name} {unknown} not in this plan (it has {sorted(have)})")
+    todo = [c for c in configs if not stored(c)
+            and (lrs is None or c.learning_rate in lrs) and (seeds is None or c.seed in seeds)]
+    return todo[::-1] if reverse else todo
 
 
 def run_one(c) -> str:

@@ -130,3 +130,19 @@ def test_template_check_refuses_a_bare_assert_in_a_checked_cell(tmp_path):
     bad = tmp_path / "01_gradient_gap.py"
     bad.write_text(text.replace("assert expect(", "assert 0 < 1 or expect(", 1))
     assert any("bare assert" in p for p in mod.problems(bad))
+
+
+def test_run_plan_selects_part_of_a_plan_and_rejects_rates_it_lacks():
+    from rlvr_core.llm.sweeps import smollm2_long_plan
+
+    run_plan = _script("run_plan")
+    plan = smollm2_long_plan()
+    none_stored = dict(stored=lambda c: False)
+    assert run_plan.runs_to_do(plan, **none_stored) == plan
+    part = run_plan.runs_to_do(plan, lrs=[0.1, 0.3], seeds=[1], **none_stored)
+    assert part and all(c.seed == 1 and c.learning_rate in (0.1, 0.3) for c in part)
+    assert len(part) == sum(c.seed == 1 and c.learning_rate in (0.1, 0.3) for c in plan)
+    assert run_plan.runs_to_do(plan, reverse=True, **none_stored) == plan[::-1]
+    assert run_plan.runs_to_do(plan, stored=lambda c: c.seed == 0) == [c for c in plan if c.seed != 0]
+    with pytest.raises(SystemExit, match="0.5"):
+        run_plan.runs_to_do(plan, lrs=[0.5], **none_stored)
