@@ -1024,32 +1024,46 @@ if long_summary and long_seeds >= 2 and np.isfinite(long_ratio):
 
 # %%
 if long_runs and smol_long is not None:
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8.4))
     styles = {"grpo": "-", "dr_grpo": "--"}
     long_lrs = sorted({r["config"]["learning_rate"] for r in long_runs})
     colour = dict(zip(long_lrs, plt.cm.plasma(np.linspace(0, 0.85, len(long_lrs)))))
+    for ax, lt in zip(axes[0], ("grpo", "dr_grpo")):
+        for r in long_runs:
+            c = r["config"]
+            if c["loss_type"] == lt:
+                ax.plot([m["reward"] for m in r["metrics"]], styles[lt], color=colour[c["learning_rate"]],
+                        lw=1, label=f"η = {c['learning_rate']:g}, seed {c['seed']}")
+        ax.axhline(lJ0, color="k", ls=":", lw=1)
+        ax.axhspan(long_cut, lJ0 + SE_MULT * lJ0_se, color="k", alpha=0.08)
+        ax.set(xlabel="GRPO step", ylabel="batch success rate", ylim=(-0.05, 1.05),
+               title=f"{lt}: success (dotted: $J_0$ at this cap, band ± 2 s.e.)")
+        ax.legend(fontsize=7, ncol=2)
     for r in long_runs:
         c = r["config"]
-        label = f"{c['loss_type']}, η = {c['learning_rate']:g}, seed {c['seed']}"
-        axes[0].plot([m["reward"] for m in r["metrics"]], styles[c["loss_type"]], color=colour[c["learning_rate"]],
-                     label=label)
-        axes[1].plot([m["completions/mean_length"] for m in r["metrics"]], styles[c["loss_type"]],
-                     color=colour[c["learning_rate"]], label=label)
-    axes[0].axhline(lJ0, color="k", ls=":", lw=1)
-    axes[0].axhspan(long_cut, lJ0 + SE_MULT * lJ0_se, color="k", alpha=0.08)
-    axes[0].set(xlabel="GRPO step", ylabel="batch success rate", ylim=(-0.05, 1.05),
-                title="success (dotted: $J_0$ at this cap, band ± 2 s.e.)")
-    axes[1].axhline(SMOLLM2_LONG_CAP, color="k", ls=":", lw=1)
-    axes[1].set(xlabel="GRPO step", ylabel="mean reply length (tokens)", yscale="log",
-                title=f"reply length (dotted: the {SMOLLM2_LONG_CAP}-token cap)")
-    axes[0].legend(fontsize=7)
-    fig.suptitle(f"SmolLM2-135M-Instruct at a {SMOLLM2_LONG_CAP}-token cap: the runs stored so far "
-                 "(solid: grpo, dashed: dr_grpo)", fontsize=10)
+        axes[1, 0].plot([m["completions/mean_length"] for m in r["metrics"]], styles[c["loss_type"]],
+                        color=colour[c["learning_rate"]], lw=1)
+    axes[1, 0].axhline(SMOLLM2_LONG_CAP, color="k", ls=":", lw=1)
+    axes[1, 0].set(xlabel="GRPO step", ylabel="mean reply length (tokens)", yscale="log",
+                   title=f"reply length (solid: grpo, dashed: dr_grpo; dotted: the {SMOLLM2_LONG_CAP}-token cap)")
+    ax = axes[1, 1]
+    ax.axhspan(long_cut, lJ0 + SE_MULT * lJ0_se, color="k", alpha=0.1, label=r"$J_0\pm2$ s.e.")
+    for k, (name, sm) in enumerate(long_summary.items()):
+        lt = name.split(",")[0]
+        for row, lr in zip(sm["final"], sm["lrs"]):
+            ax.scatter(np.full(np.sum(~np.isnan(row)), lr), row[~np.isnan(row)], color=f"C{k}", zorder=3)
+        ax.plot(sm["lrs"], np.nanmean(sm["final"], axis=1), styles[lt], color=f"C{k}", label=f"{lt}: mean over seeds")
+        if np.isfinite(sm["bracket"].estimate):
+            ax.axvline(sm["bracket"].estimate, color=f"C{k}", lw=1, ls=":", label=f"{lt}: bracket estimate")
+    ax.set(xscale="log", xlabel="learning rate η", ylabel="success, last 5 steps", ylim=(-0.05, 1.05),
+           title="per seed, with the rule's band")
+    ax.legend(fontsize=7)
+    fig.suptitle(f"SmolLM2-135M-Instruct at a {SMOLLM2_LONG_CAP}-token cap: the runs stored so far", fontsize=10)
     fig.tight_layout()
     savefig(fig, "llm_long_cap_smollm2", notebook="07_grpo_llm", claim="P8",
             params={"runs": [r["key"] for r in long_runs], "cap": SMOLLM2_LONG_CAP},
-            caption=f"SmolLM2-135M-Instruct, grpo and dr_grpo at a {SMOLLM2_LONG_CAP}-token cap: success "
-                    f"and reply length of the {len(long_runs)} stored runs (seeds "
+            caption=f"SmolLM2-135M-Instruct, grpo and dr_grpo at a {SMOLLM2_LONG_CAP}-token cap: success, "
+                    f"reply length and final success per rate of the {len(long_runs)} stored runs (seeds "
                     f"{', '.join(map(str, sorted({r['config']['seed'] for r in long_runs})))}).")
     show(fig)
 
