@@ -969,12 +969,12 @@ if long_runs and smol_long is not None:
         "length, step 1": r["metrics"][0]["completions/mean_length"],
         "length, last 5 steps": np.mean([m["completions/mean_length"] for m in r["metrics"][-5:]]),
         "at the cap, last 5 steps": np.mean([m["completions/clipped_ratio"] for m in r["metrics"][-5:]]),
-        "device": r["provenance"].get("gpu", r["provenance"].get("device")),
+        "device": r["provenance"].get("gpu") or f"CPU, {r['provenance']['cpu']['torch_threads']} threads",
         "s/step": r["provenance"]["seconds_per_step"],
         "starting weights": r["provenance"].get("weights")} for r in long_runs])
     print(f"J0 at the {SMOLLM2_LONG_CAP}-token cap = {lJ0:.3f} ± {lJ0_se:.3f}; stable: last 5 steps >= "
           f"{long_cut:.3f}")
-    display(long_table.round(2))
+    display(long_table.round(2).assign(lr=long_table["lr"].map("{:g}".format)))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -1070,6 +1070,7 @@ if long_runs and smol_long is not None:
 # %%
 if long_runs and smol_long is not None:
     seeds_per_rate = long_table.groupby(["loss_type", "lr"])["seed"].nunique()
+    collapsed_long = long_table[long_table["verdict"] == "collapsed"].sort_values(["loss_type", "lr", "seed"])
     devices = long_table.groupby("device")["s/step"].agg(["size", "median"])
     bracket_text = "; ".join(
         f"`{name.split(',')[0]}` stable up to η = {sm['bracket'].last_pass:.2g} and "
@@ -1090,7 +1091,15 @@ if long_runs and smol_long is not None:
            f"checked above within one grid step. " if long_seeds >= 2 and np.isfinite(long_ratio) else
            f"Fewer than two seeds have run at every planned rate of both loss types, so these brackets "
            f"are not compared by the rule (the prediction is a ratio of {long_pred:.1f}). ")
-        + "Where a rate's seeds are missing the bracket may still move; the table above gives every run."))
+        + "Where a rate's seeds are missing the bracket may still move; the table above gives every run. "
+        + ("The collapsed runs end in different places: "
+           + "; ".join(f"`{row['loss_type']}` at η = {row['lr']:g} (seed {row['seed']}) with replies of "
+                       f"{row['length, last 5 steps']:.0f} tokens, {row['at the cap, last 5 steps']:.0%} at the cap"
+                       for _, row in collapsed_long.iterrows())
+           + ". **[derived]** Under `grpo` a reply's tokens share the weight $1/|o|$, so a wrong reply's "
+             "penalty per token shrinks as it grows: long wrong replies are discouraged least; under `dr_grpo` every token weighs $1/L_{\\max}$ whatever "
+             "the reply's length. The direction matches, but it is read from the runs listed, not tested."
+           if len(collapsed_long) else "")))
 
 # %% [markdown]
 # ## What we could not reproduce
