@@ -941,8 +941,8 @@ display(Markdown(
 # `smollm2_long_plan()` runs both loss types at that cap, five rates × three seeds each (30 runs), with
 # the evaluation set; $J_0$ is the starting model's success at the same cap, and the rule is §7's.
 # On this project's 2-core CPU such a run costs several times a 24-token one (the table below gives
-# each run's seconds per step and device), so the plan runs seed by seed: seed 0 over every rate
-# first, then the next seeds. The first four runs were made on a lent GPU (an NVIDIA H200), which
+# each run's seconds per step and device); `scripts/run_plan.py` runs the plan in parts (`--seeds`,
+# `--lrs`), so the stored runs need not fill the grid in order. The first four runs were made on a lent GPU (an NVIDIA H200), which
 # nothing in this project needs; each result's provenance names its device, and the starting
 # weights' hash must be the CPU runs' hash (checked below).
 #
@@ -1070,12 +1070,16 @@ if long_runs and smol_long is not None:
 # %%
 if long_runs and smol_long is not None:
     seeds_per_rate = long_table.groupby(["loss_type", "lr"])["seed"].nunique()
-    collapsed_long = long_table[long_table["verdict"] == "collapsed"].sort_values(["loss_type", "lr", "seed"])
+    # the runs that collapsed or ended mostly at the cap
+    ends_long = long_table[(long_table["verdict"] == "collapsed") | (long_table["at the cap, last 5 steps"] >= 0.5)
+                           ].sort_values(["loss_type", "lr", "seed"])
     devices = long_table.groupby("device")["s/step"].agg(["size", "median"])
     bracket_text = "; ".join(
         f"`{name.split(',')[0]}` stable up to η = {sm['bracket'].last_pass:.2g} and "
         + (f"collapsed from {sm['bracket'].first_fail:.2g}" if np.isfinite(sm["bracket"].first_fail)
            else "no rate failing yet")
+        + "".join(f", ambiguous at η = {lr:g} (stable fraction {f:.2f})"
+                  for lr, f in zip(sm["lrs"], sm["stable_fraction"]) if STABLE_BAND[0] < f < STABLE_BAND[1])
         + f" ({sm['runs']} runs at {len(sm['lrs'])} of {len(SMOLLM2_LONG_LRS[name.split(',')[0]])} planned "
           f"rates, {sm['plan_seeds']} seed{'s' * (sm['plan_seeds'] != 1)} complete at every planned rate)"
         for name, sm in long_summary.items())
@@ -1092,14 +1096,15 @@ if long_runs and smol_long is not None:
            f"Fewer than two seeds have run at every planned rate of both loss types, so these brackets "
            f"are not compared by the rule (the prediction is a ratio of {long_pred:.1f}). ")
         + "Where a rate's seeds are missing the bracket may still move; the table above gives every run. "
-        + ("The collapsed runs end in different places: "
-           + "; ".join(f"`{row['loss_type']}` at η = {row['lr']:g} (seed {row['seed']}) with replies of "
+        + ("Where the runs end in length (last 5 steps): "
+           + "; ".join(f"`{row['loss_type']}` at η = {row['lr']:g} (seed {row['seed']}, {row['verdict']}) "
                        f"{row['length, last 5 steps']:.0f} tokens, {row['at the cap, last 5 steps']:.0%} at the cap"
-                       for _, row in collapsed_long.iterrows())
+                       for _, row in ends_long.iterrows())
            + ". **[derived]** Under `grpo` a reply's tokens share the weight $1/|o|$, so a wrong reply's "
-             "penalty per token shrinks as it grows: long wrong replies are discouraged least; under `dr_grpo` every token weighs $1/L_{\\max}$ whatever "
-             "the reply's length. The direction matches, but it is read from the runs listed, not tested."
-           if len(collapsed_long) else "")))
+             "penalty per token shrinks as it grows; under `dr_grpo` every token weighs $1/L_{\\max}$. "
+             "That would let `grpo`'s failing runs drift to long replies, but a run of either loss type can "
+             "end at the cap (listed above), so these lengths are reported, not read as a test."
+           if len(ends_long) else "")))
 
 # %% [markdown]
 # ## What we could not reproduce
