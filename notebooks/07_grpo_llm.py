@@ -942,9 +942,9 @@ display(Markdown(
 # the evaluation set; $J_0$ is the starting model's success at the same cap, and the rule is §7's.
 # On this project's 2-core CPU such a run costs several times a 24-token one (the table below gives
 # each run's seconds per step and device); `scripts/run_plan.py` runs the plan in parts (`--seeds`,
-# `--lrs`), so the stored runs need not fill the grid in order. The first four runs were made on a lent GPU (an NVIDIA H200), which
-# nothing in this project needs; each result's provenance names its device, and the starting
-# weights' hash must be the CPU runs' hash (checked below).
+# `--lrs`), so the stored runs need not fill the grid in order. The first four runs were made on a
+# lent GPU (an NVIDIA H200), which nothing in this project needs; each result's provenance names its
+# device, and the starting weights' hash must be the CPU runs' hash (checked below).
 #
 # **[derived] What to expect.** §3's algebra gives
 # $\eta^*_{\text{dr\_grpo}}/\eta^*_{\text{grpo}} \approx L_{\max}/\bar T$ for replies of mean length
@@ -989,18 +989,19 @@ if long_runs:
 long_summary = {}
 if long_runs and smol_long is not None:
     long_summary = {name: sweep_summary(runs, lJ0, lJ0_se) for name, runs in by_setting(long_runs).items()}
-    for name, sm in long_summary.items():      # seeds that ran at every *planned* rate of this loss type
-        planned = SMOLLM2_LONG_LRS[name.split(",")[0]]
-        sm["plan_seeds"] = sm["complete_seeds"] if set(sm["lrs"]) >= set(planned) else 0
     T_long = smol_long["mean_length"]
     long_pred = SMOLLM2_LONG_CAP / T_long
     for name, sm in long_summary.items():
+        sm["loss_type"] = name.split(",")[0]
+        sm["planned"] = SMOLLM2_LONG_LRS[sm["loss_type"]]
+        # seeds that ran at every *planned* rate of this loss type
+        sm["plan_seeds"] = sm["complete_seeds"] if set(sm["lrs"]) >= set(sm["planned"]) else 0
         print(f"{name}: lr -> final success per seed {tuple(int(s) for s in sm['seeds'])} | stable fraction")
         for lr, row, f in zip(sm["lrs"], sm["final"], sm["stable_fraction"]):
             print(f"  {lr:<6g} " + "  ".join("   -" if np.isnan(v) else f"{v:4.2f}" for v in row)
                   + ("  |   -" if np.isnan(f) else f"  | {f:.2f}"))
         print(f"  stable <= {sm['bracket'].last_pass:.2g}, collapsed >= {sm['bracket'].first_fail:.2g}, "
-              f"estimate {sm['bracket'].estimate:.2g}; {len(sm['lrs'])} of {len(SMOLLM2_LONG_LRS[name.split(',')[0]])} "
+              f"estimate {sm['bracket'].estimate:.2g}; {len(sm['lrs'])} of {len(sm['planned'])} "
               f"planned rates run; seeds complete at every planned rate: {sm['plan_seeds']}")
     print(f"mean reply length of the starting model at this cap {T_long:.1f} tokens: predicted "
           f"dr_grpo / grpo threshold ratio {long_pred:.2f}")
@@ -1048,8 +1049,8 @@ if long_runs and smol_long is not None:
                    title=f"reply length (solid: grpo, dashed: dr_grpo; dotted: the {SMOLLM2_LONG_CAP}-token cap)")
     ax = axes[1, 1]
     ax.axhspan(long_cut, lJ0 + SE_MULT * lJ0_se, color="k", alpha=0.1, label=r"$J_0\pm2$ s.e.")
-    for k, (name, sm) in enumerate(long_summary.items()):
-        lt = name.split(",")[0]
+    for k, sm in enumerate(long_summary.values()):
+        lt = sm["loss_type"]
         for row, lr in zip(sm["final"], sm["lrs"]):
             ax.scatter(np.full(np.sum(~np.isnan(row)), lr), row[~np.isnan(row)], color=f"C{k}", zorder=3)
         ax.plot(sm["lrs"], np.nanmean(sm["final"], axis=1), styles[lt], color=f"C{k}", label=f"{lt}: mean over seeds")
@@ -1075,14 +1076,14 @@ if long_runs and smol_long is not None:
                            ].sort_values(["loss_type", "lr", "seed"])
     devices = long_table.groupby("device")["s/step"].agg(["size", "median"])
     bracket_text = "; ".join(
-        f"`{name.split(',')[0]}` stable up to η = {sm['bracket'].last_pass:.2g} and "
+        f"`{sm['loss_type']}` stable up to η = {sm['bracket'].last_pass:.2g} and "
         + (f"collapsed from {sm['bracket'].first_fail:.2g}" if np.isfinite(sm["bracket"].first_fail)
            else "no rate failing yet")
         + "".join(f", ambiguous at η = {lr:g} (stable fraction {f:.2f})"
                   for lr, f in zip(sm["lrs"], sm["stable_fraction"]) if STABLE_BAND[0] < f < STABLE_BAND[1])
-        + f" ({sm['runs']} runs at {len(sm['lrs'])} of {len(SMOLLM2_LONG_LRS[name.split(',')[0]])} planned "
+        + f" ({sm['runs']} runs at {len(sm['lrs'])} of {len(sm['planned'])} planned "
           f"rates, {sm['plan_seeds']} seed{'s' * (sm['plan_seeds'] != 1)} complete at every planned rate)"
-        for name, sm in long_summary.items())
+        for sm in long_summary.values())
     n_seeds = (f"{seeds_per_rate.min()} seed" if seeds_per_rate.min() == seeds_per_rate.max() == 1
                else f"{seeds_per_rate.min()} to {seeds_per_rate.max()} seeds")
     display(Markdown(
