@@ -11,8 +11,8 @@ which chose those rates), smollm2_fine (the midpoint of each setting's bracket),
 files when it is done. ``--workers N`` runs N runs at a time in separate processes (a GPU, or a
 many-core machine; on a 2-core machine one process per core is what the plans were timed with);
 ``--reverse`` starts from the plan's end, so a second job on the same plan meets the first.
-``--lrs`` and ``--seeds`` run only part of a plan (say, a second seed at the rates around a bracket
-first); the rest stays for a later job.
+``--lrs``, ``--seeds`` and ``--loss-types`` run only part of a plan (say, a second seed at the rates
+around one loss type's bracket first); the rest stays for a later job.
 """
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ def main(argv=None) -> int:
                     help="last run first: a second job on the same plan meets the first in the middle")
     ap.add_argument("--lrs", type=float, nargs="+", help="only the plan's runs at these learning rates")
     ap.add_argument("--seeds", type=int, nargs="+", help="only the plan's runs with these seeds")
+    ap.add_argument("--loss-types", nargs="+", help="only the plan's runs with these loss types")
     a = ap.parse_args(argv)
     if a.plan == "smollm2_adamw_ramp":
         t0 = time.perf_counter()
@@ -60,7 +61,7 @@ def main(argv=None) -> int:
         j0 = starting_success(configs[0])
         print(f"starting success {j0['success']:.3f} ± {j0['se']:.3f} ({j0['n']} completions, "
               f"{time.perf_counter() - t0:.0f} s)", flush=True)
-    todo = runs_to_do(configs, lrs=a.lrs, seeds=a.seeds, reverse=a.reverse)
+    todo = runs_to_do(configs, lrs=a.lrs, seeds=a.seeds, loss_types=a.loss_types, reverse=a.reverse)
     print(f"{a.plan}: {len(configs)} runs, {len(todo)} to run, {a.workers} at a time", flush=True)
     if a.workers == 1:
         for i, c in enumerate(todo, 1):
@@ -83,17 +84,20 @@ def main(argv=None) -> int:
     return 1 if failed else 0
 
 
-def runs_to_do(configs, *, lrs=None, seeds=None, reverse: bool = False, stored=lambda c: result_path(c).exists()):
+def runs_to_do(configs, *, lrs=None, seeds=None, loss_types=None, reverse: bool = False,
+               stored=lambda c: result_path(c).exists()):
     """The plan's runs not stored yet, in plan order (``reverse``: last first), restricted to the
-    learning rates ``lrs`` and the seeds ``seeds`` when given. A rate or seed the plan does not
-    hold is an error, not an empty job."""
-    for name, wanted, have in (("--lrs", lrs, {c.learning_rate for c in configs}),
-                               ("--seeds", seeds, {c.seed for c in configs})):
+    learning rates ``lrs``, the seeds ``seeds`` and the loss types ``loss_types`` when given. A
+    value the plan does not hold is an error, not an empty job."""
+    filters = (("--lrs", lrs, "learning_rate"), ("--seeds", seeds, "seed"),
+               ("--loss-types", loss_types, "loss_type"))
+    for name, wanted, field in filters:
+        have = {getattr(c, field) for c in configs}
         unknown = sorted(set(wanted or ()) - have)
         if unknown:
             raise SystemExit(f"{name} {unknown} not in this plan (it has {sorted(have)})")
     todo = [c for c in configs if not stored(c)
-            and (lrs is None or c.learning_rate in lrs) and (seeds is None or c.seed in seeds)]
+            and all(wanted is None or getattr(c, field) in wanted for _, wanted, field in filters)]
     return todo[::-1] if reverse else todo
 
 

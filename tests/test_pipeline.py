@@ -146,3 +146,8 @@ def test_run_plan_selects_part_of_a_plan_and_rejects_rates_it_lacks():
     assert run_plan.runs_to_do(plan, stored=lambda c: c.seed == 0) == [c for c in plan if c.seed != 0]
     with pytest.raises(SystemExit, match="0.5"):
         run_plan.runs_to_do(plan, lrs=[0.5], **none_stored)
+    dr = run_plan.runs_to_do(plan, loss_types=["dr_grpo"], seeds=[2], **none_stored)
+    assert dr and len(dr) == sum(c.loss_type == "dr_grpo" and c.seed == 2 for c in plan)
+    assert all(c.loss_type == "dr_grpo" and c.seed == 2 for c in dr)
+    with pytest.raises(SystemExit, match="dapo"):
+        run_plan.runs_to_do(plan, loss_types=["dapo"], **none_stored)
