@@ -951,7 +951,7 @@ display(Markdown(
 # $\bar T$ under the cap $L_{\max}$: at 128 tokens that is larger than at 24 (printed below). The
 # grid is ×3.3 per step, so a single seed's bracket can place the two thresholds one grid step apart
 # or not, and two such brackets are compared only once two seeds have run at every rate (the rule's
-# condition in §7).
+# condition in §7); a bracket's bootstrap CI over seeds is given once three seeds have.
 
 # %%
 long_runs = smollm2_runs(SMOLLM2_LONG_CAP)
@@ -1079,6 +1079,8 @@ if long_runs and smol_long is not None:
         f"`{sm['loss_type']}` stable up to η = {sm['bracket'].last_pass:.2g} and "
         + (f"collapsed from {sm['bracket'].first_fail:.2g}" if np.isfinite(sm["bracket"].first_fail)
            else "no rate failing yet")
+        + (f", 90% bootstrap CI over seeds [{sm['ci'][0]:.2g}, {sm['ci'][1]:.2g}]" if np.isfinite(sm["ci"][0])
+           else "")
         + "".join(f", ambiguous at η = {lr:g} (stable fraction {f:.2f})"
                   for lr, f in zip(sm["lrs"], sm["stable_fraction"]) if STABLE_BAND[0] < f < STABLE_BAND[1])
         + f" ({sm['runs']} runs at {len(sm['lrs'])} of {len(sm['planned'])} planned "
