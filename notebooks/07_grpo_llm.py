@@ -1081,8 +1081,12 @@ if long_runs and smol_long is not None:
            else "no rate failing yet")
         + (f", 90% bootstrap CI over seeds [{sm['ci'][0]:.2g}, {sm['ci'][1]:.2g}]" if np.isfinite(sm["ci"][0])
            else "")
-        + "".join(f", ambiguous at η = {lr:g} (stable fraction {f:.2f})"
-                  for lr, f in zip(sm["lrs"], sm["stable_fraction"]) if STABLE_BAND[0] < f < STABLE_BAND[1])
+        # where the seeds disagree; the rule calls a rate ambiguous only strictly inside its band
+        + "".join(f", seeds split at η = {lr:g} ({round(f * n)} of {n} stable"
+                  + ("; ambiguous" if STABLE_BAND[0] < f < STABLE_BAND[1] else
+                     f"; {'stable' if f >= STABLE_BAND[1] else 'collapsed'} by the rule") + ")"
+                  for lr, f, n in zip(sm["lrs"], sm["stable_fraction"], (~np.isnan(sm["final"])).sum(1))
+                  if 0 < f < 1)
         + f" ({sm['runs']} runs at {len(sm['lrs'])} of {len(sm['planned'])} planned "
           f"rates, {sm['plan_seeds']} seed{'s' * (sm['plan_seeds'] != 1)} complete at every planned rate)"
         for sm in long_summary.values())
@@ -1096,8 +1100,10 @@ if long_runs and smol_long is not None:
         + f"). By the rule: {bracket_text}. "
         + (f"The ratio of the two estimates is {long_ratio:.2f} against the predicted {long_pred:.1f} "
            f"(×{long_ratio / long_pred:.2g} of it), checked above within one grid step (×{long_grid:.2g}). " if long_seeds >= 2 and np.isfinite(long_ratio) else
-           f"Fewer than two seeds have run at every planned rate of both loss types, so these brackets "
-           f"are not compared by the rule (the prediction is a ratio of {long_pred:.1f}). ")
+           "Fewer than two seeds have run at every planned rate of both loss types, so these brackets "
+           "are not compared by the rule ("
+           + (f"the estimates so far give a ratio of {long_ratio:.1f}, " if np.isfinite(long_ratio) else "")
+           + f"the prediction is {long_pred:.1f}). ")
         + "Where a rate's seeds are missing the bracket may still move; the table above gives every run. "
         + ("Where the runs end in length (last 5 steps): "
            + "; ".join(f"`{row['loss_type']}` at η = {row['lr']:g} (seed {row['seed']}, {row['verdict']}) "
