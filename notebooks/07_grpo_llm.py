@@ -1098,8 +1098,9 @@ if long_runs and smol_long is not None:
         + ", ".join(f"{int(row['size'])} on {dev} at a median {row['median']:.0f} s per step"
                     for dev, row in devices.iterrows())
         + f"). By the rule: {bracket_text}. "
-        + (f"The ratio of the two estimates is {long_ratio:.2f} against the predicted {long_pred:.1f} "
-           f"(×{long_ratio / long_pred:.2g} of it), checked above within one grid step (×{long_grid:.2g}). " if long_seeds >= 2 and np.isfinite(long_ratio) else
+        + (f"The ratio of the two estimates is {long_ratio:.2f} against the predicted {long_pred:.1f}, a "
+           f"factor {long_ratio / long_pred:.2g} from it, checked above within one grid step "
+           f"(×{long_grid:.2g}). " if long_seeds >= 2 and np.isfinite(long_ratio) else
            "Fewer than two seeds have run at every planned rate of both loss types, so these brackets "
            "are not compared by the rule ("
            + (f"the estimates so far give a ratio of {long_ratio:.1f}, " if np.isfinite(long_ratio) else "")
