@@ -942,7 +942,7 @@ display(Markdown(
 # the evaluation set; $J_0$ is the starting model's success at the same cap, and the rule is §7's.
 # On this project's 2-core CPU such a run costs several times a 24-token one (the table below gives
 # each run's seconds per step and device); `scripts/run_plan.py` runs the plan in parts (`--seeds`,
-# `--lrs`), so the stored runs need not fill the grid in order. The first four runs were made on a
+# `--lrs`, `--loss-types`), so the stored runs need not fill the grid in order. The first four runs were made on a
 # lent GPU (an NVIDIA H200), which nothing in this project needs; each result's provenance names its
 # device, and the starting weights' hash must be the CPU runs' hash (checked below).
 #
@@ -1082,11 +1082,12 @@ if long_runs and smol_long is not None:
         + (f", 90% bootstrap CI over seeds [{sm['ci'][0]:.2g}, {sm['ci'][1]:.2g}]" if np.isfinite(sm["ci"][0])
            else "")
         # where the seeds disagree; the rule calls a rate ambiguous only strictly inside its band
-        + "".join(f", seeds split at η = {lr:g} ({round(f * n)} of {n} stable"
+        + "".join(f"{', seeds split at' if i == 0 else ' and'} η = {lr:g} ({round(f * n)} of {n} stable"
                   + ("; ambiguous" if STABLE_BAND[0] < f < STABLE_BAND[1] else
                      f"; {'stable' if f >= STABLE_BAND[1] else 'collapsed'} by the rule") + ")"
-                  for lr, f, n in zip(sm["lrs"], sm["stable_fraction"], (~np.isnan(sm["final"])).sum(1))
-                  if 0 < f < 1)
+                  for i, (lr, f, n) in enumerate(
+                      (lr, f, n) for lr, f, n in zip(sm["lrs"], sm["stable_fraction"], (~np.isnan(sm["final"])).sum(1))
+                      if 0 < f < 1))
         + f" ({sm['runs']} runs at {len(sm['lrs'])} of {len(sm['planned'])} planned "
           f"rates, {sm['plan_seeds']} seed{'s' * (sm['plan_seeds'] != 1)} complete at every planned rate)"
         for sm in long_summary.values())
