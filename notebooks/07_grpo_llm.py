@@ -954,8 +954,10 @@ display(Markdown(
 # condition in §7); a bracket's bootstrap CI over seeds is given once three seeds have.
 # That check's band (the prediction ×/÷ one grid step) contains 1, so passing it does not show that
 # `loss_type` acts at all. A second check asks for the direction: the `dr_grpo` estimate at least one
-# grid step above the `grpo` one, the form of §3's criterion (i). It was added after these runs were
-# seen, so read it as a description of this sweep, not as a test fixed in advance.
+# grid step above the `grpo` one, the form of §3's criterion (i). Its negative control is the
+# 24-token sweep of §7, where the prediction is smaller than one grid step and the same check must not
+# pass. Both were added after these runs were seen, so read them as a description of this sweep, not
+# as a test fixed in advance.
 
 # %%
 long_runs = smollm2_runs(SMOLLM2_LONG_CAP)
@@ -1031,6 +1033,13 @@ if long_summary and long_seeds >= 2 and np.isfinite(long_ratio):
                   at_least=long_grid / 1.01,
                   why="the prediction L_max / mean length > 1; this grid resolves one step (added after the "
                       "runs were seen)")
+    # negative control: at the 24-token cap the prediction is under one grid step, so the same check must
+    # not pass on those runs
+    short_ratio = smol_ratios.get("dr_grpo / grpo (SGD)", math.nan)
+    if np.isfinite(short_ratio):
+        assert expect(f"negative control: the direction check on the 24-token runs (predicted "
+                      f"x{L_MAX / T_bar:.1f}) does not pass", short_ratio, at_most=grid_step / 1.01,
+                      why="a shift under one step of that grid; also chosen after the runs were seen")
 
 # %%
 if long_runs and smol_long is not None:
