@@ -1093,6 +1093,12 @@ if long_runs and smol_long is not None:
     ends_long = long_table[(long_table["verdict"] == "collapsed") | (long_table["at the cap, last 5 steps"] >= 0.5)
                            ].sort_values(["loss_type", "lr", "seed"])
     devices = long_table.groupby("device")["s/step"].agg(["size", "median"])
+
+    def split_rates(sm):
+        """(rate, stable fraction, seeds run) at the rates where some but not all seeds were stable."""
+        seeds_run = (~np.isnan(sm["final"])).sum(1)
+        return [(lr, f, n) for lr, f, n in zip(sm["lrs"], sm["stable_fraction"], seeds_run) if 0 < f < 1]
+
     bracket_text = "; ".join(
         f"`{sm['loss_type']}` stable up to η = {sm['bracket'].last_pass:.2g} and "
         + (f"collapsed from {sm['bracket'].first_fail:.2g}" if np.isfinite(sm["bracket"].first_fail)
@@ -1100,12 +1106,10 @@ if long_runs and smol_long is not None:
         + (f", 90% bootstrap CI over seeds [{sm['ci'][0]:.2g}, {sm['ci'][1]:.2g}]" if np.isfinite(sm["ci"][0])
            else "")
         # where the seeds disagree; the rule calls a rate ambiguous only strictly inside its band
-        + "".join(f"{', seeds split at' if i == 0 else ' and'} η = {lr:g} ({round(f * n)} of {n} stable"
-                  + ("; ambiguous" if STABLE_BAND[0] < f < STABLE_BAND[1] else
-                     f"; {'stable' if f >= STABLE_BAND[1] else 'collapsed'} by the rule") + ")"
-                  for i, (lr, f, n) in enumerate(
-                      (lr, f, n) for lr, f, n in zip(sm["lrs"], sm["stable_fraction"], (~np.isnan(sm["final"])).sum(1))
-                      if 0 < f < 1))
+        + "".join(f"{' and' if i else ', seeds split at'} η = {lr:g} ({round(f * n)} of {n} stable; "
+                  + ("ambiguous" if STABLE_BAND[0] < f < STABLE_BAND[1] else
+                     f"{'stable' if f >= STABLE_BAND[1] else 'collapsed'} by the rule") + ")"
+                  for i, (lr, f, n) in enumerate(split_rates(sm)))
         + f" ({sm['runs']} runs at {len(sm['lrs'])} of {len(sm['planned'])} planned "
           f"rates, {sm['plan_seeds']} seed{'s' * (sm['plan_seeds'] != 1)} complete at every planned rate)"
         for sm in long_summary.values())
