@@ -1074,10 +1074,13 @@ if long_runs and smol_long is not None:
         ax.plot(sm["lrs"], np.nanmean(sm["final"], axis=1), styles[lt], color=f"C{k}", label=f"{lt}: mean over seeds")
         if np.isfinite(sm["bracket"].estimate):
             ax.axvline(sm["bracket"].estimate, color=f"C{k}", lw=1, ls=":", label=f"{lt}: bracket estimate")
+        if np.isfinite(sm["ci"][0]):
+            ax.axvspan(*sm["ci"], color=f"C{k}", alpha=0.12, label=f"{lt}: 90% CI over seeds")
     ax.set(xscale="log", xlabel="learning rate η", ylabel="success, last 5 steps", ylim=(-0.05, 1.05),
            title="per seed, with the rule's band")
     ax.legend(fontsize=7)
-    fig.suptitle(f"SmolLM2-135M-Instruct at a {SMOLLM2_LONG_CAP}-token cap: the runs stored so far", fontsize=10)
+    fig.suptitle(f"SmolLM2-135M-Instruct at a {SMOLLM2_LONG_CAP}-token cap: {len(long_runs)} of the "
+                 f"{len(LONG_PLAN)} planned runs", fontsize=10)
     fig.tight_layout()
     savefig(fig, "llm_long_cap_smollm2", notebook="07_grpo_llm", claim="P8",
             params={"runs": [r["key"] for r in long_runs], "cap": SMOLLM2_LONG_CAP},
@@ -1113,8 +1116,15 @@ if long_runs and smol_long is not None:
         + f" ({sm['runs']} runs at {len(sm['lrs'])} of {len(sm['planned'])} planned "
           f"rates, {sm['plan_seeds']} seed{'s' * (sm['plan_seeds'] != 1)} complete at every planned rate)"
         for sm in long_summary.values())
-    n_seeds = (f"{seeds_per_rate.min()} seed" if seeds_per_rate.min() == seeds_per_rate.max() == 1
-               else f"{seeds_per_rate.min()} to {seeds_per_rate.max()} seeds")
+    fewest, most = int(seeds_per_rate.min()), int(seeds_per_rate.max())
+    n_seeds = (f"{fewest} seed{'s' * (fewest != 1)}" if fewest == most else f"{fewest} to {most} seeds")
+    cis = [sm["ci"] for sm in long_summary.values()]
+    ci_text = ""
+    if {"grpo, SGD", "dr_grpo, SGD"} <= set(long_summary) and all(np.isfinite(c[0]) for c in cis):
+        lo_dr, hi_g = long_summary["dr_grpo, SGD"]["ci"][0], long_summary["grpo, SGD"]["ci"][1]
+        ci_text = (f"The two 90% CIs over seeds {'do not overlap' if lo_dr > hi_g else 'overlap'} "
+                   f"(`grpo`'s upper end {hi_g:.2g}, `dr_grpo`'s lower end {lo_dr:.2g}); each is as "
+                   "coarse as the grid, since each resample's estimate is the midpoint of two neighbouring grid rates. ")
     display(Markdown(
         f"**[measured]** {len(long_runs)} of the {len(LONG_PLAN)} planned runs at the {SMOLLM2_LONG_CAP}-token "
         f"cap are stored, {n_seeds} per rate that ran ("
@@ -1132,7 +1142,10 @@ if long_runs and smol_long is not None:
            "are not compared by the rule ("
            + (f"the estimates so far give a ratio of {long_ratio:.1f}, " if np.isfinite(long_ratio) else "")
            + f"the prediction is {long_pred:.1f}). ")
-        + "Where a rate's seeds are missing the bracket may still move; the table above gives every run. "
+        + ci_text
+        + ("Where a rate's seeds are missing the bracket may still move; " if len(long_runs) < len(LONG_PLAN)
+           else "")
+        + "The table above gives every run. "
         + ("Where the runs end in length (last 5 steps): "
            + "; ".join(f"`{row['loss_type']}` at η = {row['lr']:g} (seed {row['seed']}, {row['verdict']}) "
                        f"{row['length, last 5 steps']:.0f} tokens, {row['at the cap, last 5 steps']:.0%} at the cap"
@@ -1163,7 +1176,8 @@ if long_runs and smol_long is not None:
 #   cap they fit in costs several times more per step (§7). At a 128-token cap §7 prints how many
 #   runs are stored and with how many seeds; the loss types are compared there only once two seeds
 #   have run at every rate, and the ×3.3 grid then resolves the direction of the shift, not its size
-#   (§7 prints the ratio next to the prediction); a bracket's CI needs a third seed at every rate.
+#   (§7 prints the ratio next to the prediction); a bracket's bootstrap CI needs three seeds at every
+#   rate, and on this grid it is no finer than a grid step.
 # - The theory's constants ($L_o$, $G_o$) are not computable for a transformer, so the threshold's
 #   predicted *value* is not drawn — only its existence and how the normaliser moves it.
 #
