@@ -1118,13 +1118,15 @@ if long_runs and smol_long is not None:
         for sm in long_summary.values())
     fewest, most = int(seeds_per_rate.min()), int(seeds_per_rate.max())
     n_seeds = (f"{fewest} seed{'s' * (fewest != 1)}" if fewest == most else f"{fewest} to {most} seeds")
-    cis = [sm["ci"] for sm in long_summary.values()]
     ci_text = ""
-    if {"grpo, SGD", "dr_grpo, SGD"} <= set(long_summary) and all(np.isfinite(c[0]) for c in cis):
+    if {"grpo, SGD", "dr_grpo, SGD"} <= set(long_summary) and all(
+            np.isfinite(sm["ci"][0]) for sm in long_summary.values()):
         lo_dr, hi_g = long_summary["dr_grpo, SGD"]["ci"][0], long_summary["grpo, SGD"]["ci"][1]
+        n_ci = min(sm["plan_seeds"] for sm in long_summary.values())
         ci_text = (f"The two 90% CIs over seeds {'do not overlap' if lo_dr > hi_g else 'overlap'} "
-                   f"(`grpo`'s upper end {hi_g:.2g}, `dr_grpo`'s lower end {lo_dr:.2g}); each is as "
-                   "coarse as the grid, since each resample's estimate is the midpoint of two neighbouring grid rates. ")
+                   f"(`grpo`'s upper end {hi_g:.2g}, `dr_grpo`'s lower end {lo_dr:.2g}). Read them as coarse: "
+                   f"{n_ci} seeds allow at most {math.comb(2 * n_ci - 1, n_ci)} distinct resamples, and each "
+                   "resample's estimate is the midpoint of two neighbouring grid rates. ")
     display(Markdown(
         f"**[measured]** {len(long_runs)} of the {len(LONG_PLAN)} planned runs at the {SMOLLM2_LONG_CAP}-token "
         f"cap are stored, {n_seeds} per rate that ran ("
