@@ -1024,8 +1024,9 @@ if long_runs and smol_long is not None:
 # NBVAL_CHECK_OUTPUT
 if long_summary and long_seeds >= 2 and np.isfinite(long_ratio):
     long_grid = max(float(np.max(sm["lrs"][1:] / sm["lrs"][:-1])) for sm in long_summary.values())
+    long_band = (long_pred / (1.01 * long_grid), long_pred * 1.01 * long_grid)  # the prose quotes it too
     assert expect("SmolLM2 128-token cap: threshold ratio dr_grpo / grpo", long_ratio,
-                  at_least=long_pred / (1.01 * long_grid), at_most=long_pred * 1.01 * long_grid,
+                  at_least=long_band[0], at_most=long_band[1],
                   why="predicted L_max / mean length; two bracket estimates on this grid can differ "
                       "by one step")
     # direction: dr_grpo's threshold above grpo's by a grid step (ratio 1 would mean loss_type had no effect)
@@ -1135,7 +1136,7 @@ if long_runs and smol_long is not None:
         + f"). By the rule: {bracket_text}. "
         + (f"The ratio of the two estimates is {long_ratio:.2f} against the predicted {long_pred:.1f}, a "
            f"factor {long_ratio / long_pred:.2g} from it: inside the check's band of one grid step "
-           f"(×{long_grid:.2g}), with a margin of ×{long_pred * 1.01 * long_grid / long_ratio:.2f} at its upper "
+           f"(×{long_grid:.2g}), with a margin of ×{long_band[1] / long_ratio:.2f} at its upper "
            f"end. So the direction holds (the `dr_grpo` threshold lies above the `grpo` one, at "
            f"{math.log(long_ratio) / math.log(long_grid):.1f} grid steps' distance), and the size is that of the prediction only "
            f"to within the grid's resolution; a finer grid between the brackets would tell 3 from 10. "
