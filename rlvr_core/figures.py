@@ -15,6 +15,13 @@ from .validation import check_choice
 
 FIGURE_DIR = provenance.FIGURE_DIR
 MANIFEST = "manifest.json"
+# A notebook shows each figure at 110 dpi (a 10-inch figure is 1100 px wide: sharp at a laptop's
+# notebook or book width) in a 256-colour palette, which keeps a figure near 25 kB in the
+# committed notebook; the files in figures/ keep full colour at 150 dpi.
+DISPLAY_DPI = 110
+# The key, in an image output's metadata, that names the figure: the pipeline test and the
+# book find a notebook's figures by it.
+OUTPUT_KEY = "rlvr_figure"
 CLAIMS = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "overview", "checker")
 
 
@@ -28,14 +35,14 @@ def set_style() -> None:
                                 "svg.hashsalt": "rlvr"})
 
 
-def _render(fig, fmt: str) -> bytes:
+def _render(fig, fmt: str, dpi: float | None = None) -> bytes:
     import io
 
     buf = io.BytesIO()
     # Fixed metadata so the same figure gives the same bytes on a rerun.
     meta = {"Software": None} if fmt == "png" else {"Creator": None, "Producer": None,
                                                      "CreationDate": None}
-    fig.savefig(buf, format=fmt, metadata=meta)
+    fig.savefig(buf, format=fmt, metadata=meta, **({"dpi": dpi} if dpi else {}))
     return buf.getvalue()
 
 
@@ -57,10 +64,70 @@ def savefig(fig, name: str, *, notebook: str, claim: str, params: dict | None = 
                       "commit": git_commit()}
     atomic_write_text(manifest_path, json.dumps(dict(sorted(manifest.items())), indent=1,
                                                 default=str) + "\n")
+    fig._rlvr_saved = {"name": name, "claim": claim, "caption": caption}  # read by show()
     return FIGURE_DIR / f"{name}.png"
 
 
+def display_png(fig) -> bytes:
+    """The PNG a notebook shows: DISPLAY_DPI, palette colours, no dithering (plots have few
+    colours, so the palette is exact for lines and text and close for anti-aliased edges)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(_render(fig, "png", dpi=DISPLAY_DPI))).convert("RGB")
+    buf = io.BytesIO()
+    image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+        buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def caption_markdown(name: str, claim: str, caption: str) -> str:
+    """The line under a figure in a notebook: its file name, its claim and its caption."""
+    return f"*Figure `{name}`* (claim {claim}). {' '.join(caption.split())}".rstrip()
+
+
 def show(fig) -> None:
-    """Display in a notebook, then close so figures do not pile up in memory."""
-    plt.show()
+    """Show the figure where the notebook discusses it, then close it.
+
+    In a Jupyter kernel (papermill, JupyterLab, Colab, Binder) the figure becomes a PNG output of
+    the cell, whatever the matplotlib backend: ``make figures`` runs kernels under the Agg
+    backend, where ``plt.show()`` draws nothing. A figure saved with :func:`savefig` carries its
+    name in the output's metadata and its caption as a Markdown output under it. Outside a
+    kernel (a script) this is ``plt.show()``."""
+    if not _in_notebook():
+        plt.show()
+        plt.close(fig)
+        return
+    import base64
+
+    from IPython.display import Markdown, display
+
+    saved = getattr(fig, "_rlvr_saved", None)
+    png = base64.b64encode(display_png(fig)).decode("ascii")
+    label = saved["name"] if saved else "figure"
+    meta = {OUTPUT_KEY: saved["name"]} if saved else {}
+    display({"image/png": png, "text/plain": f"<Figure {label}>"}, raw=True, metadata=meta)
     plt.close(fig)
+    if saved and saved["caption"]:
+        display(Markdown(caption_markdown(saved["name"], saved["claim"], saved["caption"])))
+
+
+def shown_figures(nb) -> list[str]:
+    """The names of the saved figures that an executed notebook (an ``nbformat`` node or its
+    JSON dict) shows as PNG outputs, in order."""
+    names = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            if "image/png" in out.get("data", {}) and OUTPUT_KEY in out.get("metadata", {}):
+                names.append(out["metadata"][OUTPUT_KEY])
+    return names

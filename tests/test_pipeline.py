@@ -66,6 +66,47 @@ def test_committed_notebook_has_no_progress_bars_or_local_paths(py):
             assert str(ROOT) not in text, f"local path in {py.stem}: {c.source[:60]!r}"
 
 
+def _manifest_figures(stem: str) -> set[str]:
+    manifest = json.loads((ROOT / "figures" / "manifest.json").read_text())
+    return {name for name, entry in manifest.items() if entry["notebook"] == stem}
+
+
+def _png_width(b64: str) -> int:
+    import base64
+    import struct
+
+    return struct.unpack(">I", base64.b64decode(b64)[16:20])[0]  # IHDR width
+
+
+@pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.stem)
+def test_committed_notebook_shows_every_figure_it_saves(py):
+    """A reader of the executed notebook sees each figure of the manifest that the notebook
+    saves, as a PNG output of its cell, at a width that reads on a laptop screen."""
+    from rlvr_core.figures import OUTPUT_KEY, shown_figures
+
+    nb = nbformat.read(py.with_suffix(".ipynb"), as_version=4)
+    missing = _manifest_figures(py.stem) - set(shown_figures(nb))
+    assert not missing, f"{py.stem}.ipynb saves but does not show {sorted(missing)}: make figures"
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if OUTPUT_KEY in out.get("metadata", {}):
+                width = _png_width(out["data"]["image/png"])
+                assert 400 <= width <= 1800, f"{out.metadata[OUTPUT_KEY]}: {width} px wide"
+
+
+def test_figure_check_fails_on_a_notebook_with_a_figure_removed():
+    """Negative control: drop one figure output of an executed notebook and the check sees it."""
+    from rlvr_core.figures import OUTPUT_KEY, shown_figures
+
+    nb = nbformat.read(ROOT / "notebooks" / "01_gradient_gap.ipynb", as_version=4)
+    shown = shown_figures(nb)
+    assert shown, "01_gradient_gap.ipynb shows no figure"
+    for cell in nb.cells:
+        cell["outputs"] = [o for o in cell.get("outputs", [])
+                           if o.get("metadata", {}).get(OUTPUT_KEY) != shown[0]]
+    assert _manifest_figures("01_gradient_gap") - set(shown_figures(nb)) == {shown[0]}
+
+
 def test_manifest_figures_exist():
     manifest = json.loads((ROOT / "figures" / "manifest.json").read_text())
     assert manifest

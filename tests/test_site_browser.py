@@ -120,6 +120,65 @@ def test_page_as_a_reader_sees_it(site_url, browser, name):
         assert len(images) >= 10
 
 
+MANIFEST = ROOT / "figures" / "manifest.json"
+
+
+def _anchor(name: str) -> str:
+    """The id Sphinx gives the chapter figure labelled ``nbfig-<name>`` (docutils' make_id)."""
+    return re.sub(r"[^a-z0-9]+", "-", f"nbfig-{name}".lower()).strip("-")
+
+
+def _plain(text: str) -> str:
+    """Rendered text with Sphinx's typographic quotes undone and whitespace collapsed."""
+    return " ".join(text.translate(str.maketrans("\u2018\u2019\u201c\u201d", "''\"\"")).split())
+
+
+def missing_chapter_figures(page, stem: str) -> list[str]:
+    """The manifest's figures of notebook ``stem`` that the open chapter page does not show:
+    no anchored <figure>, an image that did not load (natural width 0), or a caption without the
+    manifest's caption text."""
+    import json
+
+    manifest = json.loads(MANIFEST.read_text())
+    shown = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('main figure[id]')]
+        .map(f => { const img = f.querySelector('img');
+                    return [f.id, {loaded: !!img && img.complete && img.naturalWidth > 0,
+                                   caption: (f.querySelector('figcaption') || {}).innerText || ''}]; }))""")
+    missing = []
+    for name, entry in manifest.items():
+        if entry["notebook"] != stem:
+            continue
+        fig = shown.get(_anchor(name))
+        caption = " ".join(entry.get("caption", "").split())[:40]
+        if not fig or not fig["loaded"] or caption not in _plain(fig["caption"]):
+            missing.append(name)
+    return missing
+
+
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_chapter_shows_every_figure_of_its_notebook(site_url, browser, stem):
+    page, errors, outside = open_page(browser, site_url, f"{stem}.html")
+    page.wait_for_load_state("load")
+    missing = missing_chapter_figures(page, stem)
+    page.close()
+    assert not missing, f"{stem}.html lacks these manifest figures (or their image or caption): {missing}"
+
+
+def test_chapter_figure_check_fails_when_a_figure_is_removed(site_url, browser):
+    """Negative control: a copy of chapter 01 with its first figure deleted fails the check."""
+    html = (SITE / "01_gradient_gap.html").read_text(encoding="utf-8")
+    first = re.search(r'<figure class="[^"]*" id="(nbfig-[^"]+)">.*?</figure>', html, re.S)
+    assert first, "chapter 01 has no anchored figure"
+    (SITE / "_control_01.html").write_text(html.replace(first.group(0), ""), encoding="utf-8")
+    try:
+        page, _, _ = open_page(browser, site_url, "_control_01.html")
+        missing = missing_chapter_figures(page, "01_gradient_gap")
+        page.close()
+    finally:
+        (SITE / "_control_01.html").unlink()
+    assert [_anchor(m) for m in missing] == [first.group(1)]
+
+
 class _Links(HTMLParser):
     def __init__(self):
         super().__init__()

@@ -7,6 +7,10 @@
 * the landing notebook (00) gets the book's table of contents, in memory only;
 * the notebooks' Colab badge (an external image) is dropped from the book's copy: the header has
   the launch buttons;
+* every figure a notebook shows (a PNG output named by ``rlvr_core.figures.OUTPUT_KEY``) becomes
+  a numbered figure of its chapter, anchored ``nbfig-<name>``, captioned from the manifest (the
+  notebook's own Markdown caption line under it is dropped, so the caption appears once); the
+  gallery links each figure to that anchor;
 * paragraphs opening with a bold ``[paper]``/``[derived]`` Theorem/Proposition/Definition/Lemma/
   Corollary/Proof label become sphinx-proof-styled admonitions with an anchor (see conf.py);
 * a ``.py`` (jupytext source) entry in every notebook page's download menu;
@@ -29,6 +33,7 @@ COLAB_BADGE = re.compile(r"^\s*\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)[ \t]*\n?
 LABEL = re.compile(r"^\[(paper|derived)\]\s+((Theorem|Proposition|Definition|Lemma|Corollary|Proof)s?\b"
                    r"\s*(\d+)?.*?)\.?\s*$")
 LABEL_MD = re.compile(r"^\*\*(\[(?:paper|derived)\]\s+[^*]+?)\*\*", re.M)
+FIGURE_KEY = "rlvr_figure"  # rlvr_core.figures.OUTPUT_KEY (the book builds without importing it)
 GENERATED = ("claims", "gallery", "course")
 EXTRA_PAGES = ["claims", "gallery", "course", "references"]
 
@@ -188,14 +193,36 @@ def gallery_page() -> str:
     for name, entry in manifest.items():
         by_nb.setdefault(entry.get("notebook", ""), []).append(name)
     for stem in sorted(by_nb):
-        lines += [f"## {stem}", "", f"From {{doc}}`{stem}`." if stem in notebook_stems() else "", ""]
+        in_book = stem in notebook_stems()
+        lines += [f"## {stem}", "", f"From {{doc}}`{stem}`." if in_book else "", ""]
         for name in sorted(by_nb[stem]):
             e = manifest[name]
-            caption = " ".join(str(e.get("caption", "")).split())
+            where = f" In its chapter: {{ref}}`{stem} <nbfig-{name}>`." if in_book else ""
             lines += [f":::{{figure}} figures/{name}.png", f":name: fig-{name}", ":width: 90%",
-                      f":alt: {name}", "",
-                      f"**{name}** (claim {e.get('claim', '—')}). {caption}", ":::", ""]
+                      f":alt: {name}", "", figure_caption(name, e) + where, ":::", ""]
     return "\n".join(lines) + "\n"
+
+
+def figure_caption(name: str, entry: dict) -> str:
+    caption = " ".join(str(entry.get("caption", "")).split())
+    return f"**{name}** (claim {entry.get('claim', '—')}). {caption}"
+
+
+def _figure_cells(nb: dict, manifest: dict) -> None:
+    """A cell that shows a saved figure renders it as a captioned, anchored figure (MyST-NB's
+    ``mystnb.figure`` cell metadata); the cell's other display outputs (the caption line) go."""
+    for cell in nb["cells"]:
+        outs = cell.get("outputs", [])
+        names = [o["metadata"][FIGURE_KEY] for o in outs if FIGURE_KEY in o.get("metadata", {})]
+        if len(names) != 1:  # one figure per cell: MyST-NB wraps all of a cell's displays
+            continue
+        name = names[0]
+        cell["outputs"] = [o for o in outs if o.get("output_type") not in ("display_data", "execute_result")
+                           or FIGURE_KEY in o.get("metadata", {})]
+        caption = figure_caption(name, manifest.get(name, {}))
+        mystnb = cell.setdefault("metadata", {}).setdefault("mystnb", {})
+        mystnb["figure"] = {"name": f"nbfig-{name}", "caption": caption}
+        mystnb["image"] = {"alt": name}
 
 
 def _exercises(nb: dict) -> str:
@@ -265,6 +292,7 @@ def source_read(app, docname, source) -> None:
                 out["data"]["text/markdown"] = NOTEBOOK_LINK.sub(
                     lambda m: f"({m.group(1)}.html{m.group(2) or ''})" if m.group(1) in stems else m.group(0),
                     md)
+    _figure_cells(nb, json.loads((ROOT / "figures" / "manifest.json").read_text()))
     if docname == app.config.root_doc:
         nb["cells"].append(toctree_cell())
     source[0] = json.dumps(nb)
