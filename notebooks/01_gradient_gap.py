@@ -150,7 +150,7 @@ ref = rms_err[0] * np.sqrt(SAMPLE_SIZES[0] / np.array(SAMPLE_SIZES))
 ax.loglog(SAMPLE_SIZES, ref, "--", color="C3", label=r"theory: $\propto 1/\sqrt{n}$", zorder=2)
 ax.set(xlabel="samples per prompt $n$", ylabel=r"relative error $\|\hat g_n - g\| / \|g\|$",
        title="Monte-Carlo Gradient Gap converges at rate $n^{-1/2}$")
-ax.legend()
+ax.legend(loc="lower left")
 savefig(fig, "mc_gradient_gap_error_vs_samples", notebook="01_gradient_gap", claim="P1",
         params={"seed": SEED, "mc_seeds": MC_SEEDS, "sample_sizes": SAMPLE_SIZES},
         caption="Relative error of the sampled Gradient Gap against n; grey: single seeds.")
@@ -275,7 +275,8 @@ axes[1].plot(tt, curv_path, color="C3", label="identity: Var$^+$−Var$^-$+E$^+h
 axes[1].plot(tt[2:-2], fd_path[2:-2], "o", ms=3, color="C0", label="finite differences of the left panel")
 axes[1].axhline(0, color="0.5", lw=0.8)
 axes[1].set(xlabel="$t$", ylabel="second derivative", title="curvature identity")
-axes[1].legend(fontsize="small")
+axes[1].margins(y=0.3)  # room above the curve for the legend
+axes[1].legend(fontsize="small", loc="upper center")
 savefig(fig, "log_odds_curvature_identity", notebook="01_gradient_gap", claim="P1",
         params={"theta0": theta0.tolist(), "w": w_c.tolist(), "t_range": [-4, 4]},
         caption="Second derivative of the log-odds along a line: identity vs finite differences.")

@@ -275,16 +275,21 @@ assert expect("negative control: max Var-(u) / E[u^2] over the sweep (the uncond
        why="derived: Var- stays O(1) while E[u^2] = O(1-J) as J -> 1; the control must fail")
 
 # %%
-fig, ax = plt.subplots(figsize=(6.4, 4.2))
+fig, ax = plt.subplots(figsize=(8.4, 4.2), layout="constrained")
 for (T, g), col in zip(cond.groupby("T"), ("C0", "C1", "C2")):
-    ax.loglog(g.fail, g.var_minus, "o-", color=col, ms=3, label=f"$T={T}$: Var$^-(u)$ (exact)")
-    ax.loglog(g.fail, g.m2, ":", color=col, label=f"$T={T}$: $E[u^2]$ (unconditional)")
-    ax.loglog(g.fail, g.TG2_over_fail, "--", color=col, alpha=0.6,
-              label=f"$T={T}$: $TG^2\\|w\\|^2/(1-J)$ (proposition)")
+    ax.loglog(g.fail, g.var_minus, "o-", color=col, ms=3, label=f"$T={T}$")
+    ax.loglog(g.fail, g.m2, ":", color=col)
+    ax.loglog(g.fail, g.TG2_over_fail, "--", color=col, alpha=0.6)
 ax.invert_xaxis()
 ax.set(xlabel="failure rate $1-J$", ylabel="conditional variance of the score along $w$",
        title="rare failures carry O(1) scores: only the conditional bound holds")
-ax.legend(fontsize=6, ncol=1)
+by_length = ax.legend(title="colour: length", loc="upper left", bbox_to_anchor=(1.01, 1))
+ax.add_artist(by_length)
+ax.legend(handles=[plt.Line2D([], [], color="k", marker="o", ms=3, label="Var$^-(u)$ (exact)"),
+                   plt.Line2D([], [], color="k", ls=":", label="$E[u^2]$ (unconditional)"),
+                   plt.Line2D([], [], color="k", ls="--", alpha=0.6,
+                              label="$TG^2\\|w\\|^2/(1-J)$ (proposition)")],
+          title="line: quantity", loc="lower left", bbox_to_anchor=(1.01, 0))
 savefig(fig, "conditional_variance_vs_failure_rate", notebook="04_length_scaling", claim="P4",
         params={"vocab": 3, "lengths": [1, 3, 6], "reward": "all_correct", "w": [0.6, 0.8]},
         caption="Var-(u) stays O(1) as J -> 1 while the unconditional E[u^2] -> 0; the "
@@ -470,15 +475,16 @@ assert expect("P4 slope with 1/|o| minus slope without (identity check: w/T at f
        why="the prediction's criterion, fixed before the run; +1 in distribution by identity")
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 4.2))
-for alg, mk, lab in (("grpo_no_length", "o", "GRPO without $1/|o|$"), ("grpo", "s", "GRPO with $1/|o|$")):
+fig, ax = plt.subplots(figsize=(8.6, 4.2), layout="constrained")
+for alg, mk, col, lab in (("grpo_no_length", "o", "C0", "GRPO without $1/|o|$"),
+                          ("grpo", "s", "C2", "GRPO with $1/|o|$")):
     y, ci = eta_star[alg], eta_ci[alg]
     err = np.abs(np.stack([y - ci[:, 0], ci[:, 1] - y]))
-    ax.errorbar(LENGTHS, y, yerr=np.nan_to_num(err), fmt=mk, capsize=3,
+    ax.errorbar(LENGTHS, y, yerr=np.nan_to_num(err), fmt=mk, color=col, capsize=3,
                 label=f"{lab}: measured $\\eta^*$ (90% CI)")
     b = np.polyfit(np.log(LENGTHS[1:]), np.log(y[1:]), 1)
-    ax.loglog(LENGTHS[1:], np.exp(np.polyval(b, np.log(LENGTHS[1:]))), "-", alpha=0.6,
-              label=f"fit over $T\\geq2$, slope {b[0]:.2f}")
+    ax.loglog(LENGTHS[1:], np.exp(np.polyval(b, np.log(LENGTHS[1:]))), "-", color=col, alpha=0.6,
+              label=f"its fit over $T\\geq2$, slope {b[0]:.2f}")
 ax.loglog(LENGTHS[1:], eta_star["grpo_no_length"][1] * 2 / np.array(LENGTHS[1:]), "k:",
           label="$\\propto 1/T$ (derived, expected-gain argument)")
 for alg, col in (("grpo_no_length", "C0"), ("grpo", "C2")):
@@ -490,7 +496,7 @@ ax.set(xscale="log", yscale="log", xlabel="response length $T$",
        title=f"answer-last model, sampled GRPO, G={GROUP_SIZE}, $J_0={J0}$, {SEEDS} seeds")
 ax.set_xticks(LENGTHS, [str(T) for T in LENGTHS])
 ax.xaxis.set_minor_formatter(plt.NullFormatter())
-ax.legend(fontsize=7)
+ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
 savefig(fig, "eta_star_vs_length_loglog", notebook="04_length_scaling", claim="P4",
         params=params, caption="eta*(T) (runs must not end below J0) falls with T without 1/|o| "
         "and much less with it; T = 1 is censored (no failure on the grid).")

@@ -44,7 +44,7 @@ from IPython.display import Markdown, display
 import matplotlib.pyplot as plt
 import rlvr_core.llm  # noqa: F401 -- sets HF_HUB_OFFLINE=1 before any Hugging Face import
 from rlvr_core.checks import expect
-from rlvr_core.figures import set_style, savefig, show
+from rlvr_core.figures import rate_colours, savefig, set_style, show
 from rlvr_core.nbutils import versions
 from rlvr_core.validation import check_profile, check_seed, check_choice
 from rlvr_core.llm.evaluation import alignment_rows, evaluation_rows, starting_success
@@ -227,16 +227,15 @@ assert expect("P8 best passing rate: mean final success - J0", mean_final[lrs <=
        at_least=0.05, why="a rate below the threshold must improve, beyond batch noise of 0.05")
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-cmap = plt.get_cmap("viridis")
-for i, lr in enumerate(lrs):
+fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+colour = rate_colours(fig, axes[0], lrs)
+for lr in lrs:
     runs = [r for r in main_runs if r["config"]["learning_rate"] == lr]
-    c = cmap(i / (len(lrs) - 1))
     for r in runs:
-        axes[0].plot([m["reward"] for m in r["metrics"]], color=c, alpha=0.25, lw=0.8)
-    axes[0].plot(mean_curve(runs), color=c, lw=2, label=f"η = {lr:.3g}")
-axes[0].set(xlabel="GRPO step k", ylabel="batch success rate", title=f"tiny model, grpo, L = {SHORT}")
-axes[0].legend(fontsize=8, ncol=2)
+        axes[0].plot([m["reward"] for m in r["metrics"]], color=colour[lr], alpha=0.25, lw=0.8)
+    axes[0].plot(mean_curve(runs), color=colour[lr], lw=2)
+axes[0].set(xlabel="GRPO step k", ylabel="batch success rate",
+            title=f"tiny model, grpo, L = {SHORT} (thick: mean over seeds)")
 for j in range(table.shape[1]):
     axes[1].plot(lrs, table[:, j], "o", color="gray", alpha=0.5, ms=4)
 axes[1].plot(lrs, mean_final, "o-", color="C0", label="mean final success (measured)")
@@ -246,7 +245,7 @@ axes[1].axhspan(J0 - SE_MULT * J0_se, J0 + SE_MULT * J0_se, color="k", alpha=0.1
 axes[1].axvspan(lo, hi, color="C3", alpha=0.15, label="measured threshold band")
 axes[1].set(xscale="log", xlabel="learning rate η (SGD, no clipping)", ylabel="success, last 5 steps",
             title="converges below, collapses above")
-axes[1].legend(fontsize=8)
+axes[1].legend(fontsize=8, loc="lower left")
 savefig(fig, "llm_lr_threshold_tiny", notebook="07_grpo_llm", claim="P8",
         params={"lrs": list(map(float, lrs)), "seeds": list(map(int, seeds)), "steps": PLAN["steps"],
                 "loss_type": "grpo", "scratch_len": SHORT, "optim": "sgd", "max_grad_norm": 0.0},
@@ -715,18 +714,18 @@ assert expect("SmolLM2 grpo: stable fraction at the largest rate", s_frac[-1], a
               why="the rule's fail level: above the threshold runs collapse")
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
-colour = dict(zip(s_lrs, plt.cm.plasma(np.linspace(0, 0.85, len(s_lrs)))))
+fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
+colour = rate_colours(fig, axes[1], s_lrs)
 for lr in s_lrs:
     runs_lr = [r for r in smol_grpo if r["config"]["learning_rate"] == lr]
     for r in runs_lr:
         axes[0].plot([m["reward"] for m in r["metrics"]], color=colour[lr], lw=0.7, alpha=0.5)
         axes[1].plot([m["completions/mean_length"] for m in r["metrics"]], color=colour[lr], lw=0.7, alpha=0.5)
-    axes[0].plot(mean_curve(runs_lr), color=colour[lr], lw=2.2, label=f"η = {lr:g} ({len(runs_lr)} seed{'s' * (len(runs_lr) > 1)})")
+    axes[0].plot(mean_curve(runs_lr), color=colour[lr], lw=2.2)
     axes[2].scatter(np.full(len(runs_lr), lr), [final_success(r) for r in runs_lr], color=colour[lr], zorder=3)
 axes[0].axhline(sJ0, color="k", ls=":", lw=1)
 axes[0].set(xlabel="GRPO step", ylabel="batch success rate", ylim=(-0.05, 1.05),
-            title="SmolLM2-135M-Instruct, grpo, SGD (thin: seeds, thick: mean)")
+            title="SmolLM2, grpo, SGD (thin: seeds, thick: mean)")
 axes[1].axhline(24, color="k", ls=":", lw=1)
 axes[1].set(xlabel="GRPO step", ylabel="mean reply length (tokens)", title="reply length (dotted: the cap)")
 axes[2].axhspan(sJ0 - SE_MULT * sJ0_se, sJ0 + SE_MULT * sJ0_se, color="k", alpha=0.1, label=r"$J_0\pm2$ s.e.")
@@ -735,9 +734,7 @@ if np.all(np.isfinite(s_ci)):
 axes[2].axvline(s_br.estimate, color="C3", lw=1.2, label="threshold estimate")
 axes[2].set(xscale="log", xlabel="learning rate η", ylabel="success, last 5 steps", ylim=(-0.05, 1.05),
             title="per seed, with the rule's band")
-axes[0].legend(fontsize=8)
-axes[2].legend(fontsize=8)
-fig.tight_layout()
+axes[2].legend(fontsize=8, loc="upper right")
 savefig(fig, "llm_lr_threshold_smollm2", notebook="07_grpo_llm", claim="P8",
         params={"runs": [r["key"] for r in smol_grpo], "cached": not REFRESH_SMOL},
         caption="SmolLM2-135M-Instruct under GRPO with plain SGD: per-seed curves and the learning-rate "
@@ -845,14 +842,15 @@ if set_names:
     n_panels = len(set_names) + 1
     n_cols = min(3, n_panels)
     n_rows = -(-n_panels // n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(5 * n_cols, 4.4 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(5 * n_cols, 4.4 * n_rows), squeeze=False,
+                             layout="constrained")
     axes = axes.ravel()
     for ax in axes[n_panels:]:
         ax.remove()
     axes = axes[:n_panels]
     for ax, name in zip(axes, set_names):
         sm, runs = smol_summary[name], smol_sets[name]
-        colour = dict(zip(sm["lrs"], plt.cm.plasma(np.linspace(0, 0.85, len(sm["lrs"])))))
+        colour = rate_colours(fig, ax, sm["lrs"])
         for lr in sm["lrs"]:
             runs_lr = [r for r in runs if r["config"]["learning_rate"] == lr]
             for r in runs_lr:
@@ -860,15 +858,14 @@ if set_names:
                 for e in r.get("eval", []):
                     ax.errorbar(e["step"], e["success"], yerr=2 * e["se"], fmt="D", ms=4, color=colour[lr],
                                 capsize=2, alpha=0.8)
-            ax.plot(mean_curve(runs_lr), color=colour[lr], lw=2.2, label=f"η = {lr:g} ({len(runs_lr)})")
+            ax.plot(mean_curve(runs_lr), color=colour[lr], lw=2.2)
             if len(runs_lr) > 1:                      # band: the range over seeds
                 curves = np.array([[m["reward"] for m in r["metrics"]] for r in runs_lr])
                 ax.fill_between(np.arange(curves.shape[1]), curves.min(0), curves.max(0),
                                 color=colour[lr], alpha=0.12, lw=0)
         ax.axhline(sJ0, color="k", ls=":", lw=1)
         ax.set(xlabel="GRPO step", ylabel="success rate", ylim=(-0.05, 1.05),
-               title=name)
-        ax.legend(fontsize=7)
+               title=f"{name} ({len(runs)} runs)")
     ax = axes[-1]
     if len(evals):
         for i, (name, grp) in enumerate(evals.groupby("setting", sort=False)):
@@ -880,11 +877,10 @@ if set_names:
     ax.set(xlabel="training batches, last 5 steps (± 2 s.e.)", ylabel="evaluation set (± 2 s.e.)",
            title="evaluation set vs training batches",
            xlim=(-0.05, 1.05), ylim=(-0.05, 1.05))
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8, loc="upper left")
     fig.suptitle("SmolLM2-135M-Instruct. Curves: thin per seed, thick the mean, band the range over seeds; "
                  "diamonds: evaluation set ± 2 s.e.\nRight: each run's middle and end evaluation; dotted "
                  "lines: the rule's cut", fontsize=10)
-    fig.tight_layout()
     savefig(fig, "llm_settings_smollm2", notebook="07_grpo_llm", claim="P8",
             params={"runs": [r["key"] for s_ in set_names for r in smol_sets[s_]], "cached": not REFRESH_SMOL},
             caption="SmolLM2-135M-Instruct: dr_grpo and AdamW sweeps (per-seed curves, evaluation-set "
@@ -1044,21 +1040,19 @@ if long_summary and long_seeds >= 2 and np.isfinite(long_ratio):
 
 # %%
 if long_runs and smol_long is not None:
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8.4))
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8.4), layout="constrained")
     styles = {"grpo": "-", "dr_grpo": "--"}
-    long_lrs = sorted({r["config"]["learning_rate"] for r in long_runs})
-    colour = dict(zip(long_lrs, plt.cm.plasma(np.linspace(0, 0.85, len(long_lrs)))))
+    colour = rate_colours(fig, axes[0], [r["config"]["learning_rate"] for r in long_runs])
     for ax, lt in zip(axes[0], ("grpo", "dr_grpo")):
         for r in long_runs:
             c = r["config"]
             if c["loss_type"] == lt:
                 ax.plot([m["reward"] for m in r["metrics"]], styles[lt], color=colour[c["learning_rate"]],
-                        lw=1, label=f"η = {c['learning_rate']:g}, seed {c['seed']}")
+                        lw=1)
         ax.axhline(lJ0, color="k", ls=":", lw=1)
         ax.axhspan(long_cut, lJ0 + SE_MULT * lJ0_se, color="k", alpha=0.08)
         ax.set(xlabel="GRPO step", ylabel="batch success rate", ylim=(-0.05, 1.05),
-               title=f"{lt}: success (dotted: $J_0$ at this cap, band ± 2 s.e.)")
-        ax.legend(fontsize=7, ncol=2)
+               title=f"{lt}: success per seed (dotted: $J_0$, band ± 2 s.e.)")
     for r in long_runs:
         c = r["config"]
         axes[1, 0].plot([m["completions/mean_length"] for m in r["metrics"]], styles[c["loss_type"]],
@@ -1079,10 +1073,9 @@ if long_runs and smol_long is not None:
             ax.axvspan(*sm["ci"], color=f"C{k}", alpha=0.12, label=f"{lt}: 90% CI over seeds")
     ax.set(xscale="log", xlabel="learning rate η", ylabel="success, last 5 steps", ylim=(-0.05, 1.05),
            title="per seed, with the rule's band")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.suptitle(f"SmolLM2-135M-Instruct at a {SMOLLM2_LONG_CAP}-token cap: {len(long_runs)} of the "
                  f"{len(LONG_PLAN)} planned runs", fontsize=10)
-    fig.tight_layout()
     savefig(fig, "llm_long_cap_smollm2", notebook="07_grpo_llm", claim="P8",
             params={"runs": [r["key"] for r in long_runs], "cap": SMOLLM2_LONG_CAP},
             caption=f"SmolLM2-135M-Instruct, grpo and dr_grpo at a {SMOLLM2_LONG_CAP}-token cap: success, "

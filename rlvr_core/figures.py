@@ -131,3 +131,25 @@ def shown_figures(nb) -> list[str]:
             if "image/png" in out.get("data", {}) and OUTPUT_KEY in out.get("metadata", {}):
                 names.append(out["metadata"][OUTPUT_KEY])
     return names
+
+
+def rate_colours(fig, axes, rates, *, label: str = "learning rate η", cmap: str = "plasma"):
+    """One colour per step size on a log scale, and one colour bar beside ``axes`` that names
+    them: a reader matches a curve to its rate by colour instead of a legend of one entry per
+    run. Returns ``{rate: colour}``."""
+    import numpy as np
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import ListedColormap, LogNorm
+
+    rates = sorted({float(r) for r in rates})
+    if not rates or rates[0] <= 0:
+        raise ValueError(f"rates={rates!r} is invalid: expected one or more positive step sizes")
+    # the palette's last sixth is too pale to read on white
+    palette = ListedColormap(plt.get_cmap(cmap)(np.linspace(0, 0.85, 256)))
+    lo, hi = rates[0], rates[-1] if rates[-1] > rates[0] else rates[0] * 10
+    norm = LogNorm(lo / 1.2, hi * 1.2)
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=palette), ax=axes, pad=0.015, aspect=30)
+    bar.set_ticks(rates, labels=[f"{r:.2g}" for r in rates])
+    bar.minorticks_off()
+    bar.set_label(label)
+    return {r: palette(norm(r)) for r in rates}
