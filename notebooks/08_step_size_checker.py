@@ -208,7 +208,8 @@ assert expect("tiny model: largest stable sweep rate < first rate whose first st
        why="a necessary condition (derived)")
 
 # %%
-fig, axes = plt.subplots(1, len(SETTINGS), figsize=(5 * len(SETTINGS), 3.8), squeeze=False)
+fig, axes = plt.subplots(1, len(SETTINGS), figsize=(5 * len(SETTINGS), 4.1), squeeze=False,
+                         layout="constrained")
 for ax, (loss_type, L) in zip(axes[0], SETTINGS):
     s = searches[(loss_type, L)]
     ax.semilogx(s["lrs"], s["J"], "o-", color="C0", label="one step from the start (checker)")
@@ -221,7 +222,7 @@ for ax, (loss_type, L) in zip(axes[0], SETTINGS):
     ax.axvline(row["one-step threshold"], color="C0", lw=1, ls=":")
     ax.set(xlabel=r"learning rate $\eta$ (SGD, no clipping)", ylabel="success rate",
            title=f"tiny transformer, loss_type={loss_type}, L={L}")
-axes[0][0].legend(fontsize="small")
+fig.legend(*axes[0][0].get_legend_handles_labels(), fontsize="small", ncol=3, loc="outside lower center")
 savefig(fig, "checker_vs_llm_sweep_tiny", notebook="08_step_size_checker", claim="checker",
         params={"settings": SETTINGS, "line_lrs": LINE_LRS, "seed": SEED},
         caption="One-step line search from the starting model vs the 30-step GRPO sweep of notebook 07.")
@@ -406,7 +407,7 @@ if smol_search is not None and smol_runs and smol_start is not None:
     ax.semilogx(s_lrs, np.nanmean(s_final, 1), "s--", color="C3", label="after 30 steps (notebook 07)")
     ax.set(xlabel=r"learning rate $\eta$ (SGD, no clipping)", ylabel="success rate",
            title="SmolLM2-135M-Instruct, loss_type=grpo")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
     savefig(fig, "checker_vs_llm_sweep_smollm2", notebook="08_step_size_checker", claim="checker",
             params={"lrs": SMOL_LRS, "seed": SEED, "config": smol_cfg.key()},
             caption="One-step line search on SmolLM2-135M-Instruct vs notebook 07's SmolLM2 runs.")
