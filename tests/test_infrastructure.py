@@ -93,6 +93,42 @@ def test_savefig_writes_files_manifest_and_is_deterministic(tmp_path, monkeypatc
     plt.close("all")
 
 
+def test_shown_figure_is_a_palette_png_at_display_resolution_that_keeps_its_colours():
+    import io
+
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot([0, 1], [1, 0], color="#d62728", lw=6)
+    image = Image.open(io.BytesIO(figures.display_png(fig)))
+    plt.close(fig)
+    assert image.format == "PNG" and image.mode == "P"
+    # bbox "tight" trims the margins: at most the figure's size at DISPLAY_DPI
+    assert 0.6 * 5 * figures.DISPLAY_DPI <= image.width <= 5 * figures.DISPLAY_DPI
+    colours = {rgb for _, rgb in image.convert("RGB").getcolors(maxcolors=1 << 16)}
+    assert (214, 39, 40) in colours, "the palette lost the line's exact colour"
+
+
+def test_show_outside_a_kernel_does_not_display_and_closes_the_figure(monkeypatch):
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(True))
+    fig, _ = plt.subplots()
+    figures.show(fig)
+    assert shown == [True] and not plt.fignum_exists(fig.number)
+
+
+def test_rate_colours_order_rates_on_a_log_scale_and_refuse_bad_rates():
+    fig, ax = plt.subplots()
+    colour = figures.rate_colours(fig, ax, [0.1, 0.001, 0.01, 0.01])
+    assert list(colour) == [0.001, 0.01, 0.1] and len({tuple(c) for c in colour.values()}) == 3
+    # a log scale: 0.01 sits half-way between 0.001 and 0.1, i.e. mid-palette (plasma up to 0.85)
+    assert np.allclose(colour[0.01], plt.get_cmap("plasma")(0.85 * 0.5), atol=0.02)
+    assert not np.allclose(colour[0.01], plt.get_cmap("plasma")(0.85 * 0.09 / 0.099), atol=0.02)
+    with pytest.raises(ValueError, match="rates"):
+        figures.rate_colours(fig, ax, [0.0, 1.0])
+    plt.close(fig)
+
+
 def test_loglog_slope_recovers_power_law():
     x = np.array([1.0, 2, 4, 8, 16])
     assert math.isclose(loglog_slope(x, 3 * x**-1.5), -1.5, rel_tol=1e-12)
