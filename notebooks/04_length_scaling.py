@@ -39,7 +39,9 @@ from rlvr_core.cache import cached
 from rlvr_core.checks import expect
 from rlvr_core.figures import savefig, set_style, show
 from rlvr_core.gap import log_odds_curvature
-from rlvr_core.length_scaling import bootstrap_loglog_slope, conditional_score_moments
+from rlvr_core import k_of_t
+from rlvr_core.fit import mean_t_interval
+from rlvr_core.length_scaling import bootstrap_loglog_slope, conditional_score_moments, loglog_fit
 from rlvr_core.thresholds import bootstrap_bracket, bracket_from_seeds
 from rlvr_core.nbutils import versions
 from rlvr_core.tokens import (AutoregressiveLogLinear, AutoregressiveMLP, circle_token_features,
@@ -383,10 +385,78 @@ show(fig)
 # does not follow the $1/T$ line (at $T=1$ with this symmetric-enough start, $J$ never decreases
 # along $g$ at all). **[measured]** In this model no run with $w=g$ collapsed on the
 # grid (see the count above): the exact update is too well aligned and too small to overshoot, for
-# every $T$. So the length effect is **not reproduced** by exact population dynamics with i.i.d.
-# tokens, for the reason derived above — it is not a failure of the theory, whose bound is an upper
-# bound that this model does not come near.
+# every $T$. So with the all-correct verifier the length effect is **not reproduced** by exact
+# population dynamics with i.i.d. tokens, for the reason derived above — it is not a failure of the
+# theory, whose bound is an upper bound that this model does not come near. §2b shows that this
+# verifier, not exact dynamics as such, is what hides the effect.
+
+# %% [markdown]
+# ## 2b. An exact test that can show it: at least $k$ of $T$ tokens correct
 #
+# The all-correct verifier of §2 is a degenerate one: at a fixed $J_0$ its gap has bounded size for
+# every $T$. Keep the same i.i.d. tokens and the same exact update $w=g$, but reward a response iff
+# a strict **majority** of its tokens are correct ($k=\lfloor T/2\rfloor+1$).
+#
+# **[derived]** With $q=p_c$, the number of correct tokens is Binomial$(T,q)$:
+# 1. $J=\Pr[\mathrm{Bin}(T,q)\ge k]$ and $\frac{dJ}{dq}=T\,\Pr[\mathrm{Bin}(T-1,q)=k-1]$ (differentiate the tail term by term);
+# 2. $g=\nabla\operatorname{logit}J=\frac{dJ/dq}{J(1-J)}\,q\,(\phi_c-\bar\phi)$ (chain rule, $\nabla q=q(\phi_c-\bar\phi)$);
+# 3. at the start, $J_0$ fixed forces $q_0\to\tfrac12$ and $dJ/dq\approx\sqrt{T}$ times a normal density, so $\|g\|\propto\sqrt T$;
+# 4. once $q>\tfrac12$, large deviations give $\operatorname{logit}J\approx T\,D(q)$ for a per-token rate $D$, so $\|g\|\propto T$.
+#
+# So the step at which $J$ first falls should shrink like $T^{-1}$ if every fall of $\operatorname{logit}J$
+# counts (step 4: Theorem 3's shape), and more slowly if only falls a success rate can show count
+# (those happen early, nearer step 3's $T^{-1/2}$). We measure both readings from the same exact
+# runs: $J_0=\tfrac12$, 200 steps of $w=g$ per step size, one instance per start angle; the
+# negative control is the all-correct rule on the same grid, which §2 predicts flat.
+
+# %%
+KT_LENGTHS = [1, 3, 5, 9, 17, 33, 65, 129]
+KT_ANGLES = [(i + 0.5) / 8 * math.pi / VOCAB for i in range(8)]  # instances: start angles in (0, pi/V)
+KT_ETAS = torch.logspace(-3, 2.5, 89, dtype=torch.float64)       # x1.15 per grid step
+kt_tables = {rule: k_of_t.first_fall_table(PHI, 0.5, KT_ANGLES, KT_LENGTHS, KT_ETAS, 200, rule)
+             for rule in ("majority", "all_correct")}
+kt_slopes = {(rule, reading): loglog_fit(torch.tensor(KT_LENGTHS[1:], dtype=torch.float64), tab[:, 1:]).numpy()
+             for rule, tables in kt_tables.items() for reading, tab in tables.items()}
+kt_summary = pd.DataFrame([(rule, reading, *mean_t_interval(s)) for (rule, reading), s in kt_slopes.items()],
+                          columns=["reward", "what counts as a fall", "slope (T >= 3)", "90% CI low", "90% CI high"])
+
+print(kt_summary.round(2).to_string(index=False))  # digits move with rounding at grid edges: not checked
+
+# %%
+# NBVAL_CHECK_OUTPUT
+maj, ctrl = kt_slopes[("majority", "any fall of logit J")], kt_slopes[("all_correct", "any fall of logit J")]
+assert expect("k-of-T majority: 90% CI of the eta* vs T slope (any fall), upper end", mean_t_interval(maj)[2],
+              at_most=-0.5, why="the P4 criterion of this notebook (slope <= -0.5), over start-angle instances")
+assert expect("negative control: all-correct rule on the same grid, slope CI lower end", mean_t_interval(ctrl)[1],
+              at_least=-0.5, why="§2's bounded gap: the P4 criterion must fail here")
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
+for (rule, reading), style in zip(kt_slopes, ("o-", "s--", "^:", "v:")):
+    tab = kt_tables[rule][reading]
+    ax.loglog(KT_LENGTHS, tab.nanmedian(0).values, style, label=f"{rule}: {reading}")
+ref = kt_tables["majority"]["any fall of logit J"].nanmedian(0).values[1]
+ax.loglog(KT_LENGTHS[1:], ref * 3 / torch.tensor(KT_LENGTHS[1:]), color="grey", lw=3, alpha=0.4,
+          label="$\\propto 1/T$ (Theorem 3 shape)")
+ax.set(xlabel="response length $T$", ylabel="first step size at which $J$ falls",
+       title=f"i.i.d. tokens, exact $w=g$, $J_0=1/2$: median over {len(KT_ANGLES)} start angles")
+ax.legend(fontsize=8, loc="lower left")
+savefig(fig, "k_of_t_exact_length_test", notebook="04_length_scaling", claim="P4",
+        params={"lengths": KT_LENGTHS, "angles": len(KT_ANGLES), "vocab": VOCAB, "steps": 200},
+        caption="Exact dynamics, majority reward: the first falling step shrinks like 1/T; the "
+                "all-correct rule (the negative control) stays flat.")
+show(fig)
+
+# %% [markdown]
+# **[measured]** With a majority verifier the exact, noise-free dynamics do show Theorem 3's length
+# effect: the first step at which $\operatorname{logit}J$ falls shrinks with a slope whose CI lies
+# below $-0.5$, near Theorem 3's $-1$ (first row of the table; step 4 is asymptotic, and the fit
+# starts at $T=3$), while the all-correct rule on the same grid stays
+# flat. The $T^{-1}$ comes from falls far in the tail ($1-J$ far below $10^{-4}$): counting only falls
+# a success rate can show gives a shallower slope (second row), between step 3's $-\tfrac12$ and
+# $-1$. The CIs are over start angles of one model, not over random instances.
+
+# %% [markdown]
 # ## 3. A model that carries the mechanism: sampled GRPO on the answer-last model
 #
 # **[derived]** The response is $T-1$ free tokens then one answer token, all drawn from the same
@@ -542,8 +612,10 @@ show(fig)
 # %% [markdown]
 # ## What we could not reproduce
 #
-# **[measured]** The exact (population) dynamics with i.i.d. tokens show no length effect at a fixed
-# $J_0$ (§2); the length effect appears only with sampled updates whose noise grows with $T$ (§3).
+# **[measured]** With the all-correct verifier the exact (population) dynamics show no length effect
+# at a fixed $J_0$ (§2); with a majority verifier they do (§2b), but only through falls of
+# $\operatorname{logit}J$ where $1-J$ is far below anything a success rate shows; the answer-last
+# model shows it only with sampled updates whose noise grows with $T$ (§3).
 # The paper's exact constant in Theorem 3 is unknown here, so no predicted $\eta^*$ value is drawn,
 # only the predicted slopes.
 #

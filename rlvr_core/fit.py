@@ -11,3 +11,15 @@ def loglog_slope(x, y) -> float:
     if keep.sum() < 2:
         raise ValueError("x, y are invalid: expected at least two finite positive points")
     return float(np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)[0])
+
+
+def mean_t_interval(x, level: float = 0.9) -> tuple[float, float, float]:
+    """(mean, low, high): the Student-t interval of the mean of independent values."""
+    from scipy import stats
+
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if len(x) < 2:
+        raise ValueError("x is invalid: expected at least two finite values")
+    half = stats.t.ppf((1 + level) / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
