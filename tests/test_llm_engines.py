@@ -56,6 +56,7 @@ def torchrun(tmp_path, *sets, nproc=2, timeout=240):
     return json.loads(out.read_text()), proc
 
 
+@pytest.mark.slow
 def test_two_process_ddp_run_of_the_tiny_config(tmp_path):
     res, proc = torchrun(tmp_path, "max_steps=2")
     assert res["provenance"]["num_processes"] == 2
