@@ -109,7 +109,8 @@ def test_tiny_grpo_on_the_sample_without_network(monkeypatch):
 def test_device_follows_the_gpu(monkeypatch):
     # (the device stays out of the key: tests/test_provenance.py)
     import torch
-    from rlvr_core.llm.runner import grpo_config_fields, on_cpu
+    from rlvr_core.llm.device import on_cpu
+    from rlvr_core.llm.grpo_config import grpo_config_fields
     auto, cpu = RunConfig(), RunConfig(use_cpu=True)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert on_cpu(auto) and grpo_config_fields(auto, "o")["use_cpu"] is True

@@ -69,7 +69,7 @@ def test_paper_config_builds_its_grpo_config(monkeypatch, tmp_path):
     vLLM importance-sampling correction set explicitly (off: the raw step)."""
     from trl import GRPOConfig
 
-    from rlvr_core.llm.runner import grpo_config_fields
+    from rlvr_core.llm.grpo_config import grpo_config_fields
     from rlvr_core.llm.train import load_config
 
     cfg, _ = load_config(ROOT / "configs/qwen2.5-math-7b.yaml")

@@ -10,7 +10,9 @@ import rlvr_core.llm  # noqa: F401  (offline first)
 from rlvr_core.llm.callback import sequence_log_probs
 from rlvr_core.llm.evaluation import EvalSetCallback, alignment_rows, evaluation_prompts
 from rlvr_core.llm.models import warm_start_tiny
-from rlvr_core.llm.runner import RunConfig, _load, resolve_model, run_grpo
+from rlvr_core.llm.config import RunConfig
+from rlvr_core.llm.runner import run_grpo
+from rlvr_core.llm.start_model import load_model, resolve_model
 from rlvr_core.llm.sweeps import TINY_COMMON
 
 
@@ -18,7 +20,7 @@ from rlvr_core.llm.sweeps import TINY_COMMON
 def tiny():
     warm_start_tiny(2)
     cfg = RunConfig(**TINY_COMMON, scratch_len=2)
-    model, tok = _load(cfg, resolve_model(cfg))
+    model, tok = load_model(cfg, resolve_model(cfg))
     return cfg, model, tok, cfg.make_task()
 
 
@@ -87,11 +89,11 @@ def test_gap_callback_only_observes():
 
 
 def test_starting_success_is_keyed_by_the_start_not_the_training(tmp_path, monkeypatch):
-    from rlvr_core.llm import runner
+    from rlvr_core.llm import store
     from rlvr_core.llm.evaluation import starting_success
 
     warm_start_tiny(2)
-    monkeypatch.setattr(runner, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(store, "RESULTS_DIR", tmp_path)
     cfg = RunConfig(**TINY_COMMON, scratch_len=2, learning_rate=0.03)
     first = starting_success(cfg, num_problems=16, samples=4)
     assert first["n"] == 16 * 4 and 0 <= first["success"] <= 1

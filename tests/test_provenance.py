@@ -170,7 +170,8 @@ def _committed(folder: str) -> list[Path]:
 # results (hours of compute) are found again, and fields that do not change the training stay out.
 
 def test_committed_runs_are_found_under_their_recomputed_keys():
-    from rlvr_core.llm.runner import RunConfig, result_path
+    from rlvr_core.llm.config import RunConfig
+    from rlvr_core.llm.store import result_path
     from rlvr_core.llm.sweeps import load_cached
 
     checked = 0
@@ -191,7 +192,7 @@ def test_committed_derived_results_are_found_under_their_request_keys():
     """Line searches, range tests and starting successes are keyed by their request alone; the
     line searches are also read back through their cached reader."""
     from rlvr_core.llm.probe import line_search_cached
-    from rlvr_core.llm.runner import RunConfig
+    from rlvr_core.llm.config import RunConfig
 
     for kind in ("line_search", "range_test", "start_success"):
         files = _committed(kind)
@@ -210,7 +211,7 @@ def test_committed_derived_results_are_found_under_their_request_keys():
 
 
 def test_the_key_ignores_the_device_the_bookkeeping_and_new_fields_at_their_default():
-    from rlvr_core.llm.runner import RunConfig
+    from rlvr_core.llm.config import RunConfig
 
     base = RunConfig(scratch_len=2)
     assert set(RunConfig.ADDED_FIELDS).isdisjoint(base.stable_dict())
@@ -227,14 +228,14 @@ def test_the_key_ignores_the_device_the_bookkeeping_and_new_fields_at_their_defa
 
 def test_default_result_folders_are_the_project_ones(monkeypatch):
     from rlvr_core import figures
-    from rlvr_core.llm import runner
+    from rlvr_core.llm import store
 
     for var in ("RLVR_RESULTS_DIR", "RLVR_FIGURE_DIR", "RLVR_LLM_RESULTS_DIR"):
         if var in os.environ:
             pytest.skip(f"{var} is set")
     assert cache.RESULTS_DIR == ROOT / "results"
     assert figures.FIGURE_DIR == ROOT / "figures"
-    assert runner.RESULTS_DIR == LLM_DIR
+    assert store.RESULTS_DIR == LLM_DIR
 
 
 def test_warm_start_folder_appears_whole_and_is_replaced_on_refresh(tmp_path):
