@@ -38,8 +38,10 @@ site: $(STAMP)
 lint: $(STAMP)
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
 
+## The fast inner loop (under a minute): library tests without the `slow` ones (kernels, the
+## browser, other processes, the perturbation runs, training runs over about a second).
 unit: $(STAMP)
-	$(PY) -m pytest tests -m "not perturbation" -p no:cacheprovider
+	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider
 
 ## Throughput of the engines, speedup over a per-run loop; appended to benchmarks/history.tsv.
 bench: $(STAMP)

@@ -48,7 +48,8 @@ from rlvr_core.figures import rate_colours, savefig, set_style, show
 from rlvr_core.nbutils import versions
 from rlvr_core.validation import check_profile, check_seed, check_choice
 from rlvr_core.llm.evaluation import alignment_rows, evaluation_rows, starting_success
-from rlvr_core.llm.runner import device_info, grpo_config_fields, on_cpu
+from rlvr_core.llm.device import device_info, on_cpu
+from rlvr_core.llm.grpo_config import grpo_config_fields
 from rlvr_core.llm import midpoints
 from rlvr_core.llm.smollm2 import is_available as smollm2_available
 from rlvr_core.llm.sweeps import (tiny_plan, tiny_all_configs, smollm2_plan, smollm2_seed_plan, run_all,

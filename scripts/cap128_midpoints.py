@@ -19,7 +19,8 @@ import numpy as np
 import rlvr_core.llm  # noqa: F401  (offline first)
 from rlvr_core.llm import midpoints as mp
 from rlvr_core.llm.evaluation import starting_success
-from rlvr_core.llm.runner import RESULTS_DIR, result_path, run_or_load
+from rlvr_core.llm.runner import run_or_load
+from rlvr_core.llm.store import RESULTS_DIR, result_path
 from rlvr_core.llm.sweeps import smollm2_long_plan
 
 

@@ -1,5 +1,5 @@
-"""Check that every notebook source follows the companion's template (run by pre-commit and by
-`make test` through tests/test_pipeline.py).
+"""Check that every notebook source follows the companion's template and that its .ipynb is paired
+with it (the pre-commit hook that `make lint`, and so `make test`, runs once).
 
     python scripts/check_notebooks.py [notebooks/NN_topic.py ...]
 

@@ -24,7 +24,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import rlvr_core.llm  # noqa: F401  (offline first)
 from rlvr_core.llm.evaluation import starting_success
-from rlvr_core.llm.runner import result_path, run_or_load
+from rlvr_core.llm.runner import run_or_load
+from rlvr_core.llm.store import result_path
 from rlvr_core.llm.sweeps import (SMOLLM2_ADAMW_LRS, smollm2_adamw_configs, smollm2_adamw_ramp,
                                   smollm2_dr_grpo_plan, smollm2_fine_plan, smollm2_long_plan,
                                   smollm2_plan, smollm2_seed_plan,

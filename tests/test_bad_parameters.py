@@ -5,6 +5,9 @@ from pathlib import Path
 import papermill
 import pytest
 
+# Each test starts a Jupyter kernel: make test only, not make unit.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 

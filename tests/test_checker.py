@@ -88,6 +88,7 @@ def test_statistics_bad_inputs(kwargs, name):
         check_step_size(**{**base, **kwargs})
 
 
+@pytest.mark.slow
 def test_cli():
     out = subprocess.run([sys.executable, "-m", "rlvr_core", "check-lr", "--success-rate", "0.4",
                           "--length", "64", "--token-grad-norm", "1", "--lr", "1e-3"],

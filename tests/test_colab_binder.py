@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +73,7 @@ def test_install_cell_installs_the_extras_the_notebook_needs():
         assert ("rlvr-core[llm] @ " in text) == needs_llm, py.name
 
 
+@pytest.mark.slow
 def test_the_wheel_ships_the_stored_language_model_results(tmp_path):
     """A regular install (Colab) re-plots the committed runs: the wheel carries them."""
     import zipfile
@@ -100,6 +102,7 @@ def test_installed_package_writes_to_the_working_folder(tmp_path):
     assert provenance.seed_llm_results(target, stored) == 0  # kept, not copied twice
 
 
+@pytest.mark.slow
 def test_binder_environment_resolves_with_pip():
     """conda's solver cannot be reached from here (no conda channel on this network), so the
     Binder environment is checked where it can be: environment.yml is python 3.11 + pip +

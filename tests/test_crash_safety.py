@@ -9,6 +9,10 @@ import time
 from pathlib import Path
 
 import nbformat
+import pytest
+
+# Kills and reruns a notebook in a kernel: make test only, not make unit.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "01_gradient_gap"

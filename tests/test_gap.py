@@ -110,6 +110,7 @@ def test_monte_carlo_converges_to_exact(case):
                             exact.policy_gradient) < 0.05
 
 
+@pytest.mark.slow
 def test_mc_error_shrinks_like_inverse_sqrt_n():
     pol = random_log_linear(1, 5, 2, num_correct=2, seed=0)
     theta = torch.zeros(2, dtype=D)

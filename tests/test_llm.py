@@ -71,6 +71,7 @@ def test_gap_weights_match_a_loop():
     assert torch.allclose(c @ scores, torch.stack(gaps).mean(0), atol=1e-12)
 
 
+@pytest.mark.slow
 def test_gap_from_one_backward_equals_per_completion_scores():
     model, tok = build_tiny_model(seed=0)
     model = model.double()
@@ -154,6 +155,7 @@ def offline_run():
     return res, attempts
 
 
+@pytest.mark.slow
 def test_tiny_grpo_run_attempts_no_network_connection(offline_run):
     res, attempts = offline_run
     assert attempts == []

@@ -82,12 +82,6 @@ def test_dataset_configs_fail_before_loading(tmp_path, monkeypatch):
     RunConfig(task="math", dataset_path="sample").validate()
 
 
-def test_new_fields_leave_old_keys_alone():
-    cfg = RunConfig(scratch_len=2)
-    assert set(RunConfig.ADDED_FIELDS).isdisjoint(cfg.stable_dict())
-    assert RunConfig(task="math", dataset_path="sample").key() != cfg.key()
-
-
 def test_tiny_grpo_on_the_sample_without_network(monkeypatch):
     from rlvr_core.llm.models import warm_start_tiny
 
@@ -112,26 +106,12 @@ def test_tiny_grpo_on_the_sample_without_network(monkeypatch):
     json.dumps(res)
 
 
-def test_committed_results_keep_their_keys():
-    # every stored run's file name is the key of its stored config (device field included)
-    from rlvr_core.provenance import LLM_RESULTS_DIR
-    files = sorted(LLM_RESULTS_DIR.glob("*/*.json"))
-    assert files, "no committed language-model results"
-    checked = 0
-    for f in files:
-        res = json.loads(f.read_text())
-        if "config" not in res:
-            continue  # line-search records are keyed by their request
-        assert RunConfig.from_dict(res["config"]).key() == f.stem, f
-        checked += 1
-    assert checked > 50
-
-
-def test_device_follows_the_gpu_and_stays_out_of_the_key(monkeypatch):
+def test_device_follows_the_gpu(monkeypatch):
+    # (the device stays out of the key: tests/test_provenance.py)
     import torch
-    from rlvr_core.llm.runner import grpo_config_fields, on_cpu
-    auto, cpu, gpu = RunConfig(), RunConfig(use_cpu=True), RunConfig(use_cpu=False)
-    assert auto.key() == cpu.key() == gpu.key()
+    from rlvr_core.llm.device import on_cpu
+    from rlvr_core.llm.grpo_config import grpo_config_fields
+    auto, cpu = RunConfig(), RunConfig(use_cpu=True)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert on_cpu(auto) and grpo_config_fields(auto, "o")["use_cpu"] is True
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)

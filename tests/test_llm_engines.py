@@ -56,6 +56,7 @@ def torchrun(tmp_path, *sets, nproc=2, timeout=240):
     return json.loads(out.read_text()), proc
 
 
+@pytest.mark.slow
 def test_two_process_ddp_run_of_the_tiny_config(tmp_path):
     res, proc = torchrun(tmp_path, "max_steps=2")
     assert res["provenance"]["num_processes"] == 2
@@ -68,7 +69,7 @@ def test_paper_config_builds_its_grpo_config(monkeypatch, tmp_path):
     vLLM importance-sampling correction set explicitly (off: the raw step)."""
     from trl import GRPOConfig
 
-    from rlvr_core.llm.runner import grpo_config_fields
+    from rlvr_core.llm.grpo_config import grpo_config_fields
     from rlvr_core.llm.train import load_config
 
     cfg, _ = load_config(ROOT / "configs/qwen2.5-math-7b.yaml")

@@ -10,7 +10,9 @@ import rlvr_core.llm  # noqa: F401  (offline first)
 from rlvr_core.llm.callback import sequence_log_probs
 from rlvr_core.llm.evaluation import EvalSetCallback, alignment_rows, evaluation_prompts
 from rlvr_core.llm.models import warm_start_tiny
-from rlvr_core.llm.runner import RunConfig, _load, resolve_model, run_grpo
+from rlvr_core.llm.config import RunConfig
+from rlvr_core.llm.runner import run_grpo
+from rlvr_core.llm.start_model import load_model, resolve_model
 from rlvr_core.llm.sweeps import TINY_COMMON
 
 
@@ -18,7 +20,7 @@ from rlvr_core.llm.sweeps import TINY_COMMON
 def tiny():
     warm_start_tiny(2)
     cfg = RunConfig(**TINY_COMMON, scratch_len=2)
-    model, tok = _load(cfg, resolve_model(cfg))
+    model, tok = load_model(cfg, resolve_model(cfg))
     return cfg, model, tok, cfg.make_task()
 
 
@@ -55,6 +57,7 @@ def test_half_gap_matches_a_per_completion_loop(tiny):
             assert float(fast.abs().max()) == 0.0
 
 
+@pytest.mark.slow
 def test_run_records_the_evaluations_and_the_independent_cosines():
     warm_start_tiny(2)
     cfg = RunConfig(**TINY_COMMON, scratch_len=2, learning_rate=0.03, max_steps=4,
@@ -74,6 +77,7 @@ def test_run_records_the_evaluations_and_the_independent_cosines():
         RunConfig(eval_gap=True).validate()
 
 
+@pytest.mark.slow
 def test_gap_callback_only_observes():
     # the same run with and without the callback: the same completions, rewards and lengths
     warm_start_tiny(2)
@@ -85,11 +89,11 @@ def test_gap_callback_only_observes():
 
 
 def test_starting_success_is_keyed_by_the_start_not_the_training(tmp_path, monkeypatch):
-    from rlvr_core.llm import runner
+    from rlvr_core.llm import store
     from rlvr_core.llm.evaluation import starting_success
 
     warm_start_tiny(2)
-    monkeypatch.setattr(runner, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(store, "RESULTS_DIR", tmp_path)
     cfg = RunConfig(**TINY_COMMON, scratch_len=2, learning_rate=0.03)
     first = starting_success(cfg, num_problems=16, samples=4)
     assert first["n"] == 16 * 4 and 0 <= first["success"] <= 1
@@ -109,7 +113,6 @@ def test_evaluation_without_the_start_and_the_evaluation_rows():
     warm_start_tiny(2)
     cfg = RunConfig(**TINY_COMMON, scratch_len=2, learning_rate=0.03, max_steps=4, gap_callback=False,
                     eval_problems=8, eval_samples=2, eval_start=False)
-    assert cfg.key() != RunConfig(**{**cfg.to_dict(), "eval_start": True}).key()
     res = run_grpo(cfg, progress=False)
     assert [e["step"] for e in res["eval"]] == [2, 4]             # middle and end, no start
     rows = evaluation_rows([res], last=2)

@@ -67,6 +67,7 @@ def test_hook_sketch_of_the_gap_backward_equals_the_sketch_of_the_full_gap():
     assert torch.allclose(sk, CountSketch(64, 5).of(full), rtol=1e-5, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_projection_error_against_the_full_gap_on_the_tiny_model():
     """Same seed, same trajectory (the callback does not touch the training RNG): the projection
     mode's norms within ~1/sqrt(k), its cosines close to the full mode's."""
@@ -83,6 +84,7 @@ def test_projection_error_against_the_full_gap_on_the_tiny_model():
         assert abs(a["gap/cos_update_gap"] - b["gap/cos_update_gap"]) < 0.1
 
 
+@pytest.mark.slow
 def test_two_process_run_with_the_callback(tmp_path):
     res, proc = torchrun(tmp_path, "max_steps=3", "per_device_train_batch_size=8", "num_generations=4",
                          "gap_mode=full")
@@ -97,6 +99,7 @@ def test_two_process_run_with_the_callback(tmp_path):
     assert any(m["gap/gap_norm"] is not None for m in res["metrics"])
 
 
+@pytest.mark.slow
 def test_split_groups_are_refused_before_the_launch(tmp_path):
     """The issue's crash: 2 processes, 4 completions each, groups of 8 — now a plain error."""
     cmd = [str(TORCHRUN), "--nproc_per_node", "2", "--standalone", "-m", "rlvr_core.llm.train",

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from rlvr_core.llm import midpoints as mp
-from rlvr_core.llm.runner import RESULTS_DIR
+from rlvr_core.llm.store import RESULTS_DIR
 
 
 def run(lt, lr, seed, reward, clipped, cap=128, optim="sgd"):

@@ -40,6 +40,7 @@ def test_pass_rule_and_first_failure_match_a_loop():
     assert out["largest_passing_lr"] == lrs[lead - 1] and out["first_failing_lr"] == lrs[lead]
 
 
+@pytest.mark.slow
 def test_cli_on_the_tiny_model(tmp_path, capsys):
     from rlvr_core.llm.models import warm_start_tiny
 

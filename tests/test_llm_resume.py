@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 import rlvr_core.llm  # noqa: F401  (offline first)
 from rlvr_core.llm.runner import RunConfig, last_complete_checkpoint, run_grpo
 
@@ -27,9 +29,7 @@ def test_jsonl_and_tensorboard_logs(tmp_path):
     assert [x["reward"] for x in lines] == [m["reward"] for m in res["metrics"]]
     assert "gap/gap_norm" in lines[0]
     assert list((tmp_path / "out").rglob("events.out.tfevents.*"))
-    # bookkeeping fields never enter the key
-    assert RunConfig(scratch_len=2, report_to="tensorboard", output_dir="x", save_strategy="steps",
-                     save_steps=3, resume_from_checkpoint="auto").key() == RunConfig(scratch_len=2).key()
+    # (bookkeeping fields never enter the key: tests/test_provenance.py)
 
 
 def _launch(out_dir, max_steps):
@@ -43,6 +43,7 @@ def _launch(out_dir, max_steps):
                             text=True)
 
 
+@pytest.mark.slow
 def test_kill_after_a_checkpoint_then_resume(tmp_path):
     from rlvr_core.llm.models import warm_start_tiny
 

@@ -90,6 +90,7 @@ def perturbed_runs(request, tmp_path_factory):
         return dict(zip(order, pool.map(lambda c: _execute(c, scratch), order)))
 
 
+@pytest.mark.slow
 @pytest.mark.perturbation
 @pytest.mark.parametrize("name,cpu_path,seed_offset", CASES,
                          ids=[f"{n}-{p}-seed+{o}" for n, p, o in CASES])
@@ -106,6 +107,7 @@ def test_perturbations_cover_default_path_and_another_seed():
     assert all(p in PATHS for p, _ in variants)
 
 
+@pytest.mark.slow
 def test_cpu_path_override_takes_effect():
     """The perturbation is real only if a fresh process honours ATEN_CPU_CAPABILITY."""
     for path, _ in perturbations():

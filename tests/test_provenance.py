@@ -166,31 +166,42 @@ def _committed(folder: str) -> list[Path]:
     return sorted((LLM_DIR / folder).glob("*.json"))
 
 
-@pytest.mark.parametrize("model", ["tiny", "smollm2"])
-def test_committed_runs_are_found_under_their_recomputed_keys(model):
-    from rlvr_core.llm.runner import RunConfig, result_path
+# One invariant, checked in one place: a run's key is the hash of what it trains, so the committed
+# results (hours of compute) are found again, and fields that do not change the training stay out.
+
+def test_committed_runs_are_found_under_their_recomputed_keys():
+    from rlvr_core.llm.config import RunConfig
+    from rlvr_core.llm.store import result_path
     from rlvr_core.llm.sweeps import load_cached
 
-    files = _committed(model)
-    if not files:
-        pytest.skip(f"no committed {model} runs")
-    for path in files:
-        stored = json.loads(path.read_text())
-        cfg = RunConfig.from_dict(stored["config"])
-        assert cfg.key() == stored["key"] == path.stem
-        assert result_path(cfg, LLM_DIR) == path
-    loaded = load_cached(model, LLM_DIR)
-    assert sorted(r["key"] for r in loaded) == sorted(p.stem for p in files)
+    checked = 0
+    for model in ("tiny", "smollm2"):
+        files = _committed(model)
+        for path in files:
+            stored = json.loads(path.read_text())
+            cfg = RunConfig.from_dict(stored["config"])
+            assert cfg.key() == stored["key"] == path.stem
+            assert result_path(cfg, LLM_DIR) == path
+            checked += 1
+        loaded = load_cached(model, LLM_DIR)
+        assert sorted(r["key"] for r in loaded) == sorted(p.stem for p in files)
+    assert checked > 50, "the committed language-model runs are missing"
 
 
-def test_committed_line_searches_are_found_by_the_cached_reader():
+def test_committed_derived_results_are_found_under_their_request_keys():
+    """Line searches, range tests and starting successes are keyed by their request alone; the
+    line searches are also read back through their cached reader."""
     from rlvr_core.llm.probe import line_search_cached
-    from rlvr_core.llm.runner import RunConfig
+    from rlvr_core.llm.config import RunConfig
 
-    files = _committed("line_search")
-    if not files:
-        pytest.skip("no committed line searches")
-    for path in files:
+    for kind in ("line_search", "range_test", "start_success"):
+        files = _committed(kind)
+        assert files, f"no committed {kind} results"
+        for path in files:
+            stored = json.loads(path.read_text())
+            model = path.stem.rsplit("-", 1)[0]
+            assert path.stem == f"{model}-{P.content_hash(stored['request'], n=12)}", path.name
+    for path in _committed("line_search"):
         stored = json.loads(path.read_text())
         req = stored["request"]
         found = line_search_cached(RunConfig.from_dict(req["config"]), req["learning_rates"],
@@ -199,16 +210,32 @@ def test_committed_line_searches_are_found_by_the_cached_reader():
         assert found == stored, path.name
 
 
+def test_the_key_ignores_the_device_the_bookkeeping_and_new_fields_at_their_default():
+    from rlvr_core.llm.config import RunConfig
+
+    base = RunConfig(scratch_len=2)
+    assert set(RunConfig.ADDED_FIELDS).isdisjoint(base.stable_dict())
+    same = [RunConfig(scratch_len=2, use_cpu=True), RunConfig(scratch_len=2, use_cpu=False),
+            RunConfig(scratch_len=2, tag="a note"),
+            RunConfig(scratch_len=2, report_to="tensorboard", output_dir="x", save_strategy="steps",
+                      save_steps=3, resume_from_checkpoint="auto", metrics_jsonl="m.jsonl")]
+    assert {c.key() for c in same} == {base.key()}
+    other = [RunConfig(scratch_len=2, task="math", dataset_path="sample"),
+             RunConfig(scratch_len=2, eval_problems=8, eval_start=False),
+             RunConfig(scratch_len=2, eval_problems=8), RunConfig(scratch_len=2, seed=1)]
+    assert len({c.key() for c in other} | {base.key()}) == len(other) + 1
+
+
 def test_default_result_folders_are_the_project_ones(monkeypatch):
     from rlvr_core import figures
-    from rlvr_core.llm import runner
+    from rlvr_core.llm import store
 
     for var in ("RLVR_RESULTS_DIR", "RLVR_FIGURE_DIR", "RLVR_LLM_RESULTS_DIR"):
         if var in os.environ:
             pytest.skip(f"{var} is set")
     assert cache.RESULTS_DIR == ROOT / "results"
     assert figures.FIGURE_DIR == ROOT / "figures"
-    assert runner.RESULTS_DIR == LLM_DIR
+    assert store.RESULTS_DIR == LLM_DIR
 
 
 def test_warm_start_folder_appears_whole_and_is_replaced_on_refresh(tmp_path):

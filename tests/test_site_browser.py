@@ -20,6 +20,9 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 
+# Builds the book and drives headless Chromium: make test only, not make unit.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "build" / "site"
 SHOTS = ROOT / "build" / "screenshots"

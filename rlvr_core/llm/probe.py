@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import torch
 
-from ..checker import StepSizeReport, probe_step_size
-from ..validation import check_int, check_seed
+from ..checker import StepSizeReport, probe_step_size, shifted_parameters, update_and_gap
+from ..thresholds import first_failure
+from ..validation import check_grid, check_int, check_seed
 from .callback import sequence_log_probs
-from .runner import RunConfig
+from .config import RunConfig
+from .models import sample
+from .start_model import load_model, resolve_model
+from .store import stored_result
 
 LOSS_TO_ALGORITHM = {("grpo", "group"): "grpo", ("dr_grpo", "group"): "dr_grpo",
                      ("dapo", "group"): "dapo", ("bnpo", "group"): "dapo",
@@ -34,8 +38,6 @@ def _prompts(cfg: RunConfig, task, tok, num_prompts: int, offset: int = 0) -> li
 
 def _probe_batch(cfg: RunConfig, num_prompts: int, seed: int, dtype=torch.float64):
     """The run's starting model (in ``dtype``), and G sampled completions for ``num_prompts`` prompts."""
-    from .runner import _load, resolve_model
-
     cfg = cfg.validate()
     check_int("num_prompts", num_prompts, minimum=1)
     check_seed("seed", seed)
@@ -43,7 +45,7 @@ def _probe_batch(cfg: RunConfig, num_prompts: int, seed: int, dtype=torch.float6
     if key not in LOSS_TO_ALGORITHM:
         raise ValueError(f"loss_type, scale_rewards={key!r} is invalid: expected one of "
                          + ", ".join(map(repr, LOSS_TO_ALGORITHM)))
-    model, tok = _load(cfg, resolve_model(cfg))
+    model, tok = load_model(cfg, resolve_model(cfg))
     model = model.to(dtype)
     model.eval()
     task = cfg.make_task()
@@ -64,8 +66,6 @@ def _probe_batch(cfg: RunConfig, num_prompts: int, seed: int, dtype=torch.float6
 
 def _sample(cfg, model, tok, task, prompts, G, seed):
     """G completions per prompt (token ids, TRL's completion mask) and their verified rewards."""
-    from .models import sample
-
     enc, completion, mask, texts = sample(model, tok, [p for p in prompts for _ in range(G)],
                                           cfg.max_completion_length, cfg.temperature, seed)
     rewards = torch.tensor([task.verify(prompts[i // G], t) for i, t in enumerate(texts)],
@@ -94,9 +94,6 @@ def one_step_line_search(cfg: RunConfig, learning_rates, *, num_prompts: int = 1
     with ``eval_samples`` fresh completions per prompt — on held-out problems when the task has
     enough of them — with the same sampling seed at every lr (common random numbers). Returns ``lrs``, ``J`` (after the step), ``J0`` and ``se`` (the
     binomial standard error of one estimate)."""
-    from ..checker import shifted_parameters, update_and_gap
-    from ..validation import check_grid
-
     lrs = check_grid("learning_rates", learning_rates, increasing=True)
     check_int("eval_samples", eval_samples, minimum=2)
     # no finite differences here: float32, the run's own precision (and half the memory)
@@ -124,8 +121,6 @@ def threshold_from_line_search(search: dict):
     """From a line search: a rate passes while its one-step success stays within two standard
     errors of J0. The first-failure ``thresholds.Bracket``; ``.as_tuple()`` gives (geometric
     mean, largest passing rate, first dropping rate)."""
-    from ..thresholds import first_failure
-
     ok = [j >= search["J0"] - 2 * search["se"] for j in search["J"]]
     return first_failure(ok, search["lrs"], name="lrs")
 
@@ -137,8 +132,6 @@ def line_search_cached(cfg: RunConfig, learning_rates, *, num_prompts: int = 16,
     ``results/llm/line_search/<model>-<key>.json`` (atomically) and reused; ``None`` when nothing
     is stored and ``compute`` is False. The key is the request alone (as for runs): a code change
     does not recompute it, ``refresh=True`` does."""
-    from .runner import stored_result
-
     request = {"config": cfg.stable_dict(), "learning_rates": list(map(float, learning_rates)),
                "num_prompts": num_prompts, "eval_samples": eval_samples, "seed": seed}
     return stored_result("line_search", cfg, request, lambda: one_step_line_search(

@@ -29,12 +29,21 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 from transformers import TrainerCallback
 
 import rlvr_core.llm  # noqa: F401  (offline first)
+
+from ..provenance import atomic_write_text
+from ..thresholds import first_failure
+from .config import load_config
+from .device import world_size
+from .runner import run_grpo
+from .store import stored_result
 
 
 def parse_lrs(text: str) -> list[float]:
@@ -52,9 +61,6 @@ def parse_lrs(text: str) -> list[float]:
 
 def range_test(cfg, lrs, steps: int, seeds=(0,), run=None) -> dict:
     """Run the grid and read it. ``run`` (default :func:`run_grpo`) maps a RunConfig to a result."""
-    from ..thresholds import first_failure
-    from .runner import run_grpo
-
     run = run or (lambda c: run_grpo(c, progress=False))
     rows, starts, ns = [], [], []
     for lr in lrs:
@@ -161,8 +167,6 @@ def ramp_estimate(per_seed: list[dict], max_lr: float) -> float:
 def exponential_range_test(cfg, min_lr: float, max_lr: float, num_steps: int, seeds=(0,),
                            run=None, **rule) -> dict:
     """:class:`ExponentialRangeTest` once per seed; the answer is :func:`ramp_estimate`."""
-    from .runner import run_grpo
-
     per_seed = []
     for s in seeds:
         c = short_run_config(cfg, min_lr, num_steps, s)
@@ -180,8 +184,6 @@ def exponential_range_test(cfg, min_lr: float, max_lr: float, num_steps: int, se
 def range_test_cached(cfg, lrs, steps: int, seeds=(0,), *, refresh: bool = False,
                       compute: bool = True, results_dir=None) -> dict | None:
     """:func:`range_test` stored in ``results/llm/range_test/`` and reused (key: the request)."""
-    from .runner import stored_result
-
     request = {"method": "grid", "config": cfg.stable_dict(), "lrs": list(map(float, lrs)),
                "steps": steps, "seeds": list(map(int, seeds))}
     return stored_result("range_test", cfg, request, lambda: range_test(cfg, lrs, steps, seeds),
@@ -192,8 +194,6 @@ def exponential_range_test_cached(cfg, min_lr: float, max_lr: float, num_steps: 
                                   refresh: bool = False, compute: bool = True, results_dir=None
                                   ) -> dict | None:
     """:func:`exponential_range_test` stored in ``results/llm/range_test/`` and reused."""
-    from .runner import stored_result
-
     request = {"method": "exponential", "config": cfg.stable_dict(), "min_lr": min_lr,
                "max_lr": max_lr, "num_steps": num_steps, "seeds": list(map(int, seeds))}
     return stored_result("range_test", cfg, request,
@@ -224,9 +224,6 @@ def summary(out: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from .runner import world_size
-    from .train import load_config
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True)
     ap.add_argument("--lrs", required=True, help="comma list, or low:high:count (geometric)")
@@ -250,7 +247,6 @@ def main(argv=None) -> int:
     if a.exponential and ":" not in a.lrs:
         print("error: --exponential needs --lrs low:high:count", file=sys.stderr)
         return 2
-    import os
     if a.exponential:
         out = exponential_range_test(cfg, lrs[0], lrs[-1], len(lrs), seeds)
     else:
@@ -258,9 +254,6 @@ def main(argv=None) -> int:
     if int(os.environ.get("RANK", "0")) == 0:
         print(summary(out))
         if a.output:
-            from pathlib import Path
-
-            from ..provenance import atomic_write_text
             Path(a.output).parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(Path(a.output), json.dumps(out, indent=1) + "\n")
     return 0

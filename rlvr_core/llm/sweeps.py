@@ -9,7 +9,9 @@ import numpy as np
 
 from ..thresholds import Bracket, bootstrap_bracket, bracket_from_seeds, first_failure
 from ..validation import check_grid, check_int, check_probability
-from .runner import RunConfig, run_or_load
+from .config import RunConfig, setting_label
+from .runner import run_or_load
+from .store import RESULTS_DIR
 
 
 def smollm2_configs(learning_rates=(0.003, 0.03, 0.3), loss_types=("grpo",), seeds=(0,),
@@ -121,7 +123,7 @@ SMOLLM2_ADAMW_RAMP = (1e-6, 0.1, 25, (0, 1, 2))
 
 def smollm2_adamw_ramp(compute: bool = True) -> dict | None:
     """The stored AdamW range test on SmolLM2 (see ``SMOLLM2_ADAMW_RAMP``)."""
-    from .range_test import exponential_range_test_cached
+    from .range_test import exponential_range_test_cached   # imports transformers: only when asked
 
     # the SGD range test's configuration (notebook 08) with AdamW
     cfg = dataclasses.replace(smollm2_configs(learning_rates=(0.03,))[0], optim="adamw_torch")
@@ -227,14 +229,6 @@ def stable_fraction(final, start: float, se: float) -> np.ndarray:
     out = seed_stable(final, start, se)
     ran = (~np.isnan(out)).sum(-1)
     return np.where(ran > 0, np.nansum(out, -1) / np.maximum(ran, 1), np.nan)
-
-
-def setting_label(config: dict) -> str:
-    """What a sweep varies besides the rate and seed, in words: ``grpo, SGD``,
-    ``dr_grpo, AdamW, clipping 1``, ..."""
-    opt = {"sgd": "SGD", "adamw_torch": "AdamW"}.get(config["optim"], config["optim"])
-    clip = config["max_grad_norm"]
-    return f"{config['loss_type']}, {opt}" + (f", clipping {clip:g}" if clip else "")
 
 
 def by_setting(results: list[dict]) -> dict[str, list[dict]]:
@@ -383,8 +377,6 @@ def load_cached(model: str, results_dir=None) -> list[dict]:
     """Every cached run of ``model`` in results/llm/<model>/, in ``sort_runs`` order."""
     import json
     from pathlib import Path
-
-    from .runner import RESULTS_DIR
 
     folder = Path(results_dir or RESULTS_DIR) / model
     return sort_runs(json.loads(p.read_text()) for p in sorted(folder.glob("*.json")))

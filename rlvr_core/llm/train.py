@@ -5,7 +5,7 @@
     accelerate launch --config_file configs/accelerate/fsdp.yaml --num_processes 8 \
         -m rlvr_core.llm.train --config configs/qwen2.5-math-7b.yaml                 # 8 GPUs
 
-The YAML file holds the fields of :class:`rlvr_core.llm.runner.RunConfig` (every one validated
+The YAML file holds the fields of :class:`rlvr_core.llm.config.RunConfig` (every one validated
 before any model is loaded) plus an optional ``output`` (JSON file for the per-step metrics and
 provenance; default ``results/llm/<model>/<key>.json``). ``--set key=value`` overrides a field.
 """
@@ -18,31 +18,14 @@ from pathlib import Path
 
 import rlvr_core.llm  # noqa: F401  (sets HF_HUB_OFFLINE=1 first)
 
-
-def load_config(path, overrides=()):
-    import yaml
-
-    from .runner import RunConfig
-
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"config={str(path)!r} is invalid: no such file")
-    data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"config={str(path)!r} is invalid: expected a mapping of fields")
-    for item in overrides:
-        if "=" not in item:
-            raise ValueError(f"--set {item!r} is invalid: expected key=value")
-        k, v = item.split("=", 1)
-        data[k] = yaml.safe_load(v)
-    output = data.pop("output", None)
-    return RunConfig.from_dict(data), output
+from ..provenance import atomic_write_text
+from .config import load_config
+from .device import world_size
+from .runner import run_grpo
+from .store import result_path
 
 
 def main(argv=None) -> int:
-    from .runner import result_path, run_grpo, world_size
-    from ..provenance import atomic_write_text
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
