@@ -28,6 +28,8 @@ NPM_DIR = ROOT / "build" / "npm"
 MATHJAX = "mathjax@3.2.2"
 # Files of book/ that are pages or data of the book (conf.py and _ext stay in book/: sphinx -c).
 BOOK_FILES = ("references.md", "references.bib")
+sys.path.insert(0, str(BOOK / "_ext"))
+from rlvr_book import GUIDE_PAGES  # noqa: E402  (the repository's pages the book shows)
 
 
 def mathjax_dir() -> Path:
@@ -60,6 +62,10 @@ def assemble() -> list[str]:
         _link(p, SRC / p.name)
     for name in BOOK_FILES:
         _link(BOOK / name, SRC / name)
+    for page in GUIDE_PAGES:  # at their repository paths, so that their relative links resolve
+        (SRC / page).parent.mkdir(parents=True, exist_ok=True)
+        _link(ROOT / f"{page}.md", SRC / f"{page}.md")
+        wanted.add(page.split("/")[0] if "/" in page else f"{page}.md")
     _link(ROOT / "figures", SRC / "figures")
     for p in SRC.iterdir():  # a notebook that was removed or renamed
         if p.is_symlink() and p.name not in wanted:
