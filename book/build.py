@@ -28,6 +28,8 @@ NPM_DIR = ROOT / "build" / "npm"
 MATHJAX = "mathjax@3.2.2"
 # Files of book/ that are pages or data of the book (conf.py and _ext stay in book/: sphinx -c).
 BOOK_FILES = ("references.md", "references.bib")
+sys.path.insert(0, str(BOOK / "_ext"))
+from rlvr_book import GUIDE_PAGES  # noqa: E402  (the repository's pages the book shows)
 
 
 def mathjax_dir() -> Path:
@@ -51,8 +53,19 @@ def _link(target: Path, link: Path) -> None:
     link.symlink_to(rel)
 
 
+def _copy(source: Path, target: Path) -> None:
+    """Copy a page into the source tree, rewriting it only when its text changed (incremental)."""
+    text = source.read_text(encoding="utf-8")
+    if target.is_symlink():
+        target.unlink()
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+
 def assemble() -> list[str]:
-    """Link the notebooks, figures and book pages into build/book_src; return the notebook names."""
+    """Link the notebooks, figures and book pages into build/book_src, copy the guide pages there;
+    return the notebook names."""
     SRC.mkdir(parents=True, exist_ok=True)
     notebooks = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     wanted = {p.name for p in notebooks} | set(BOOK_FILES) | {"figures"}
@@ -60,6 +73,10 @@ def assemble() -> list[str]:
         _link(p, SRC / p.name)
     for name in BOOK_FILES:
         _link(BOOK / name, SRC / name)
+    # The repository's guide pages, at their repository paths so that their relative links resolve;
+    # copied, not linked: MyST resolves a link from the file's real path.
+    for page in GUIDE_PAGES:
+        _copy(ROOT / f"{page}.md", SRC / f"{page}.md")
     _link(ROOT / "figures", SRC / "figures")
     for p in SRC.iterdir():  # a notebook that was removed or renamed
         if p.is_symlink() and p.name not in wanted:

@@ -1,8 +1,9 @@
 """The claims registry: which of the paper's predictions (P1..P8) each notebook tests, with
 which figures, and whether the notebook reproduced it.
 
-The data live in ``claims.yaml`` next to this module (shipped as package data); README's map,
-notebook 00's map and the site's index are rendered from it, so there is one place to change.
+The data live in ``claims.yaml`` next to this module (shipped as package data); README's short
+map, notebook 00's map and the book's claim page are rendered from it, so there is one place to
+change.
 
     >>> [c.id for c in load_claims()][:3]
     ['overview', 'P1', 'P2']
@@ -34,6 +35,7 @@ class Claim:
     figures: tuple[str, ...]
     status: str
     status_note: str
+    summary: str
 
     @property
     def label(self) -> str:
@@ -119,6 +121,18 @@ def claim_by_id(claim_id: str, claims: list[Claim] | None = None) -> Claim:
 def _cell(text: str) -> str:
     # A literal '|' would end the cell in a markdown table.
     return text.replace("|", "\\|")
+
+
+def claims_summary_table(claims: list[Claim] | None = None, *, link_prefix: str = "notebooks/",
+                         notebook_suffix: str = ".ipynb") -> str:
+    """The short map (README's): one row per claim with its notebook and its verdict in a few
+    words (``summary``); the long verdicts (``status_note``) are in :func:`claims_markdown_table`."""
+    claims = load_claims() if claims is None else claims
+    rows = ["| id | notebook | verdict |", "|---|---|---|"]
+    for c in claims:
+        nb = f"[{c.notebook}]({link_prefix}{c.notebook}{notebook_suffix})"
+        rows.append(f"| {c.id} | {nb} | {_cell(f'**{c.status}**: {c.summary}')} |")
+    return "\n".join(rows) + "\n"
 
 
 def claims_markdown_table(claims: list[Claim] | None = None, *, link_prefix: str = "notebooks/",

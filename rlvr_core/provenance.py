@@ -48,9 +48,10 @@ LLM_CACHE_DIR = WORK_DIR / ".cache" / "llm"
 STORED_LLM_RESULTS = PACKAGE_DIR / "_stored_results" / "llm"
 
 # Modules that only present or check results (plots, notebook cells, progress bars, the command
-# line, this bookkeeping): editing them must not invalidate cached bandit results.
+# line, the claims registry's tables, this bookkeeping): editing them must not invalidate cached
+# bandit results.
 PRESENTATION = ("figures.py", "nbutils.py", "provenance.py", "__main__.py", "checks.py",
-                "progress.py")
+                "progress.py", "claims.py")
 
 
 def seed_llm_results(target: Path | None = None, stored: Path = STORED_LLM_RESULTS) -> int:

@@ -1,9 +1,10 @@
-"""Rewrite README's claim map from the claims registry (rlvr_core/claims.yaml).
+"""Rewrite README's short claim map from the claims registry (rlvr_core/claims.yaml).
 
     python scripts/render_claims.py          # rewrite the block between the markers
     python scripts/render_claims.py --check  # exit 1 if README's block is out of date
 
-Only the text between ``<!-- claims:start -->`` and ``<!-- claims:end -->`` is touched.
+Only the text between ``<!-- claims:start -->`` and ``<!-- claims:end -->`` is touched: one row per
+claim (id, notebook, verdict in a few words); the long verdicts are in notebook 00 and the book.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the checkout's rlvr_core, also without an install
 
-from rlvr_core.claims import claims_markdown_table  # noqa: E402
+from rlvr_core.claims import claims_summary_table  # noqa: E402
 
 README = ROOT / "README.md"
 START, END = "<!-- claims:start -->", "<!-- claims:end -->"
@@ -31,7 +32,7 @@ def split_readme(text: str) -> tuple[str, str, str]:
 
 def rendered_readme(text: str) -> str:
     head, _, tail = split_readme(text)
-    return f"{head}\n{claims_markdown_table()}{tail}"
+    return f"{head}\n{claims_summary_table()}{tail}"
 
 
 def main() -> int:

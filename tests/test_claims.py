@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from rlvr_core import figures
-from rlvr_core.claims import (STATUSES, claim_by_id, claims_markdown_table, figure_table,
-                              load_claims)
+from rlvr_core.claims import (STATUSES, claim_by_id, claims_markdown_table, claims_summary_table,
+                              figure_table, load_claims)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
@@ -24,7 +24,7 @@ MANIFEST = json.loads((ROOT / "figures" / "manifest.json").read_text())
 def _entry(**over):
     entry = {"id": "P1", "title": "t", "source": "paper", "statement": "s",
              "notebook": "01_gradient_gap", "figures": ["a"], "status": "reproduced",
-             "status_note": "n"}
+             "status_note": "n", "summary": "s"}
     entry.update(over)
     return entry
 
@@ -149,7 +149,16 @@ def test_readme_map_is_the_rendered_registry():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert render_claims.rendered_readme(text) == text, \
         "README's claim map is out of date: run python scripts/render_claims.py"
-    assert render_claims.split_readme(text)[1].strip() == claims_markdown_table().strip()
+    assert render_claims.split_readme(text)[1].strip() == claims_summary_table().strip()
+
+
+def test_summary_table_has_one_row_per_claim_with_its_status_and_escapes_pipes():
+    claims = load_claims()
+    rows = claims_summary_table(claims).strip().splitlines()
+    assert len(rows) == 2 + len(claims)
+    assert {len(re.split(r"(?<!\\)\|", r)) for r in rows} == {5}
+    for c, row in zip(claims, rows[2:]):
+        assert row.startswith(f"| {c.id} | [{c.notebook}](notebooks/{c.notebook}.ipynb) | **{c.status}**: ")
 
 
 def test_overview_notebook_calls_the_library_for_its_map():
@@ -214,3 +223,109 @@ def test_overview_notebook_output_shows_the_current_registry():
              for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
     assert claims_markdown_table(link_prefix="").strip() in [s.strip() for s in shown], \
         "notebooks/00_overview.ipynb is out of date: make figures NB=00_overview"
+
+
+# ---- the registry says no more than the notebooks ----------------------------------------------
+
+NOTE_WORDS, SUMMARY_WORDS = 40, 12
+# A number as prose writes it: an optional sign (a minus right after a space or bracket), digits,
+# decimals, an exponent and a percent sign; not part of a name (P4, SmolLM2, 7B, J0) or of a longer
+# number. A multiplier's x or × (x1.8, 2.6×) is not part of the number.
+_NUMBER = re.compile(r"(?<![\w.])(-?)(\d+(?:\.\d+)?(?:e[-+]?\d+)?)(\s?%)?(?!(?!x)\w|\.\d)", re.I)
+
+
+def _normalise(text: str) -> str:
+    text = text.replace("−", "-").replace("×", "x").replace("\u2009", " ").replace("\\%", "%")
+    text = re.sub(r"(?<![\w.])x(?=\d)", " ", text)                       # x1.8 -> 1.8
+    text = re.sub(r"10\^\{?(-?\d+)\}?", r"1e\1", text)                  # 10^{-12} -> 1e-12
+    return re.sub(r"(\d)\s*\\?times\s*10\^\{?(-?\d+)\}?", r"\1e\2", text)  # 3\times10^{-4} -> 3e-4
+
+
+def numbers_in(text: str) -> list[tuple[str, float, bool]]:
+    """(as written, value, is a percentage) for every number of a prose text."""
+    return [(m.group(0).strip(), float(m.group(1) + m.group(2)), bool(m.group(3)))
+            for m in _NUMBER.finditer(_normalise(text))]
+
+
+def _printed_text(stem: str) -> str:
+    """What a reader of the committed, executed notebook sees as text: its markdown cells and the
+    text outputs of its code cells (printed streams, text/plain, rendered markdown) — not its code."""
+    nb = json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text(encoding="utf-8"))
+    parts = []
+    for cell in nb["cells"]:
+        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["cell_type"] == "markdown":
+            parts.append(src)
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                parts.append("".join(out["text"]))
+            for mime in ("text/markdown", "text/plain"):
+                value = out.get("data", {}).get(mime)
+                if value is not None:
+                    parts.append("".join(value) if isinstance(value, list) else value)
+    return "\n".join(parts)
+
+
+def _evidence_stems(claim) -> list[str]:
+    # The overview prints the registry itself, so it cannot vouch for it: its summary row is
+    # checked against the notebooks it summarises.
+    if claim.notebook == "00_overview":
+        return [s for s in NOTEBOOKS if s != "00_overview"]
+    return [claim.notebook]
+
+
+def unsupported_numbers(note: str, printed: str) -> list[str]:
+    """The numbers of ``note`` that ``printed`` does not contain. A number matches by value and
+    sign (0.90 = 0.9, 1e-12 = 10^{-12}); a percentage also matches its fraction (34% = 0.34)."""
+    values, percents = set(), set()
+    for _, value, pct in numbers_in(printed):
+        (percents if pct else values).add(value)
+    return [w for w, v, pct in numbers_in(note)
+            if not (v in percents or (pct and round(v / 100, 12) in values) or (not pct and v in values))]
+
+
+def test_number_extraction_reads_prose_numbers():
+    got = [w for w, _, _ in numbers_in("P4: slope −1.07 (90% CI [−1.24, −0.90]) on SmolLM2, x1.8 and "
+                                       "2.6× apart, 1e-12, 10^{-8}, 7B, J0, T = 2…64, 1/a, 5.5e-5")]
+    assert got == ["-1.07", "90%", "-1.24", "-0.90", "1.8", "2.6", "1e-12", "1e-8", "2", "64", "1",
+                   "5.5e-5"]
+
+
+def test_number_check_flags_a_number_the_notebook_does_not_print():
+    """Negative control: the check can fail. A made-up verdict for notebook 03 quoting one number
+    the notebook prints (1.63) and four it does not: a rounding of it (1.6), a rounding of a printed
+    12.71 (12.7), a percentage (83%) and a sign flip (−1.63). Exactly those four are flagged."""
+    printed = _printed_text("03_collapse_threshold")
+    shown = {v for _, v, _ in numbers_in(printed)}
+    assert 1.63 in shown and 12.71 in shown and not {1.6, 12.7, 0.83, 83.0, -1.63} & shown
+    note = "predicted/measured 1.63 (about 1.6), 12.7 on the monotone rule, collapse in 83% of runs, −1.63"
+    assert unsupported_numbers(note, printed) == ["1.6", "12.7", "83%", "-1.63"]
+    # and a real note passes, signs, percentages and multipliers normalised
+    assert unsupported_numbers("slope −1.07 (90% CI [−1.24, −0.90])", _printed_text("04_length_scaling")) == []
+    assert unsupported_numbers("34% of runs absorbed, x2.64", _printed_text("05_success_rate_and_stagnation")
+                               + _printed_text("08_step_size_checker")) == []
+
+
+@pytest.mark.parametrize("claim", load_claims(), ids=lambda c: c.id)
+def test_registry_cites_only_numbers_its_notebook_prints(claim):
+    """Every number in a claim's verdict (status_note and summary) is one that the committed,
+    executed notebook shows its reader: the registry says no more than the notebook."""
+    printed = "\n".join(_printed_text(s) for s in _evidence_stems(claim))
+    missing = unsupported_numbers(f"{claim.status_note} {claim.summary}", printed)
+    assert not missing, (f"{claim.id}: numbers not printed by {', '.join(_evidence_stems(claim))}: "
+                         f"{missing}")
+
+
+@pytest.mark.parametrize("claim", load_claims(), ids=lambda c: c.id)
+def test_verdicts_are_short(claim):
+    assert len(claim.status_note.split()) <= NOTE_WORDS, \
+        f"{claim.id}: status_note has {len(claim.status_note.split())} words (at most {NOTE_WORDS})"
+    assert len(claim.summary.split()) <= SUMMARY_WORDS, \
+        f"{claim.id}: summary has {len(claim.summary.split())} words (at most {SUMMARY_WORDS})"
+
+
+def test_word_limit_check_can_fail(tmp_path):
+    """Negative control: a 41-word note loads (the loader does not limit length) but fails the test's rule."""
+    (claim,) = load_claims(_write(tmp_path, _entry(status_note=" ".join(["word"] * (NOTE_WORDS + 1)))),
+                           notebooks_dir=ROOT / "notebooks")
+    assert len(claim.status_note.split()) > NOTE_WORDS

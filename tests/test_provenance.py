@@ -135,7 +135,7 @@ def test_bandit_code_hash_is_the_cache_code_version(package_copy):
 
 
 @pytest.mark.parametrize("edited", ["llm/callback.py", "llm/runner.py", "figures.py", "nbutils.py",
-                                    "provenance.py", "__main__.py"])
+                                    "provenance.py", "__main__.py", "claims.py"])
 def test_llm_and_presentation_edits_keep_bandit_results(package_copy, edited):
     before = P.bandit_code_hash(package_copy)
     _append(package_copy / edited)

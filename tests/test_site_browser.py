@@ -38,7 +38,10 @@ if not Path(CHROMIUM).exists():
 pytest.importorskip("myst_nb", reason="the book's requirements are not installed (make setup)")
 
 NOTEBOOKS = [p.stem for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
-PAGES = [*NOTEBOOKS, "claims", "gallery", "course", "references"]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from rlvr_book import GUIDE_PAGES  # noqa: E402  (docs/*.md and CONTRIBUTING.md, in the book too)
+
+PAGES = [*NOTEBOOKS, "claims", "gallery", "course", "references", *GUIDE_PAGES]
 RAW_MARKDOWN = re.compile(r"\|\s*-{3,}\s*\||\*\*|\$\$")
 
 
@@ -106,7 +109,7 @@ def test_page_as_a_reader_sees_it(site_url, browser, name):
     math_errors = page.eval_on_selector_all("mjx-merror, .MathJax_Error", "els => els.length")
     tables = page.eval_on_selector_all("main table", "els => els.length")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.screenshot(path=str(SHOTS / f"{name.replace('/', '_')}.png"))
     nav = page.eval_on_selector_all("nav.bd-links a", "els => els.length")
     page.close()
     assert not errors, errors

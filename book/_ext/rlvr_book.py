@@ -4,7 +4,8 @@
   their text changes, so incremental builds stay incremental): ``claims`` (the claim map from
   rlvr_core/claims.yaml, plus every theorem/definition of the notebooks, linked), ``gallery``
   (every figure of figures/manifest.json) and ``course`` (every notebook's "Exercises" section);
-* the landing notebook (00) gets the book's table of contents, in memory only;
+* the landing notebook (00) gets the book's table of contents, in memory only: the chapters, the
+  generated pages and the repository's guide pages (``docs/*.md``, ``CONTRIBUTING.md``);
 * the notebooks' Colab badge (an external image) is dropped from the book's copy: the header has
   the launch buttons;
 * every figure a notebook shows (a PNG output named by ``rlvr_core.figures.OUTPUT_KEY``) becomes
@@ -36,6 +37,9 @@ LABEL_MD = re.compile(r"^\*\*(\[(?:paper|derived)\]\s+[^*]+?)\*\*", re.M)
 FIGURE_KEY = "rlvr_figure"  # rlvr_core.figures.OUTPUT_KEY (the book builds without importing it)
 GENERATED = ("claims", "gallery", "course")
 EXTRA_PAGES = ["claims", "gallery", "course", "references"]
+# Pages of the repository that the book shows too (docnames: their paths without .md; build.py
+# links them into the source tree at the same paths, so their relative links work in both).
+GUIDE_PAGES = ["docs/reading", "docs/language-models", "docs/testing", "CONTRIBUTING"]
 
 
 def notebook_stems() -> list[str]:
@@ -267,7 +271,8 @@ def write_generated(app) -> None:
 def toctree_cell() -> dict:
     stems = [s for s in notebook_stems() if not s.startswith("00_")]
     body = ("```{toctree}\n:hidden:\n:caption: Chapters\n\n" + "\n".join(stems) + "\n```\n\n"
-            "```{toctree}\n:hidden:\n:caption: Reader's companion\n\n" + "\n".join(EXTRA_PAGES) + "\n```\n")
+            "```{toctree}\n:hidden:\n:caption: Reader's companion\n\n" + "\n".join(EXTRA_PAGES) + "\n```\n\n"
+            "```{toctree}\n:hidden:\n:caption: Running and extending\n\n" + "\n".join(GUIDE_PAGES) + "\n```\n")
     return {"cell_type": "markdown", "metadata": {}, "source": body}
 
 
