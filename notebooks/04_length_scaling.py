@@ -40,7 +40,7 @@ from rlvr_core.checks import expect
 from rlvr_core.figures import savefig, set_style, show
 from rlvr_core.gap import log_odds_curvature
 from rlvr_core import k_of_t
-from rlvr_core.fit import mean_t_interval
+from rlvr_core.fit import mean_ci
 from rlvr_core.length_scaling import bootstrap_loglog_slope, conditional_score_moments, loglog_fit
 from rlvr_core.thresholds import bootstrap_bracket, bracket_from_seeds
 from rlvr_core.nbutils import versions
@@ -417,7 +417,7 @@ kt_tables = {rule: k_of_t.first_fall_table(PHI, 0.5, KT_ANGLES, KT_LENGTHS, KT_E
              for rule in ("majority", "all_correct")}
 kt_slopes = {(rule, reading): loglog_fit(torch.tensor(KT_LENGTHS[1:], dtype=torch.float64), tab[:, 1:]).numpy()
              for rule, tables in kt_tables.items() for reading, tab in tables.items()}
-kt_summary = pd.DataFrame([(rule, reading, *mean_t_interval(s)) for (rule, reading), s in kt_slopes.items()],
+kt_summary = pd.DataFrame([(rule, reading, *mean_ci(s)) for (rule, reading), s in kt_slopes.items()],
                           columns=["reward", "what counts as a fall", "slope (T >= 3)", "90% CI low", "90% CI high"])
 
 print(kt_summary.round(2).to_string(index=False))  # digits move with rounding at grid edges: not checked
@@ -425,9 +425,9 @@ print(kt_summary.round(2).to_string(index=False))  # digits move with rounding a
 # %%
 # NBVAL_CHECK_OUTPUT
 maj, ctrl = kt_slopes[("majority", "any fall of logit J")], kt_slopes[("all_correct", "any fall of logit J")]
-assert expect("k-of-T majority: 90% CI of the eta* vs T slope (any fall), upper end", mean_t_interval(maj)[2],
+assert expect("k-of-T majority: 90% CI of the eta* vs T slope (any fall), upper end", mean_ci(maj)[2],
               at_most=-0.5, why="the P4 criterion of this notebook (slope <= -0.5), over start-angle instances")
-assert expect("negative control: all-correct rule on the same grid, slope CI lower end", mean_t_interval(ctrl)[1],
+assert expect("negative control: all-correct rule on the same grid, slope CI lower end", mean_ci(ctrl)[1],
               at_least=-0.5, why="§2's bounded gap: the P4 criterion must fail here")
 
 # %%

@@ -13,13 +13,18 @@ def loglog_slope(x, y) -> float:
     return float(np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)[0])
 
 
-def mean_t_interval(x, level: float = 0.9) -> tuple[float, float, float]:
-    """(mean, low, high): the Student-t interval of the mean of independent values."""
+
+def mean_ci(x, level: float = 0.9) -> tuple[float, float, float]:
+    """(mean, low, high): Student-t interval of the mean of independent values (NaN ends with
+    fewer than two)."""
+    import math
+
     from scipy import stats
 
     x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
+    x = x[~np.isnan(x)]
+    m = float(x.mean())
     if len(x) < 2:
-        raise ValueError("x is invalid: expected at least two finite values")
-    half = stats.t.ppf((1 + level) / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
-    return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
+        return m, math.nan, math.nan
+    h = float(stats.t.ppf((1 + level) / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return m, m - h, m + h

@@ -20,8 +20,8 @@ import rlvr_core.llm  # noqa: F401  (offline first)
 from rlvr_core.llm import midpoints as mp
 from rlvr_core.llm.evaluation import starting_success
 from rlvr_core.llm.runner import run_or_load
-from rlvr_core.llm.store import RESULTS_DIR, result_path
-from rlvr_core.llm.sweeps import smollm2_long_plan
+from rlvr_core.llm.store import result_path
+from rlvr_core.llm.sweeps import SMOLLM2_LONG_CAP, smollm2_long_plan, smollm2_runs
 
 
 def start_cut() -> float:
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     ap.add_argument("what", choices=("predict", "run", "evaluate"))
     ap.add_argument("--only", type=int, help="run at most this many of the missing runs")
     a = ap.parse_args(argv)
-    runs = mp.stored_runs(RESULTS_DIR)
+    runs = [r for r in smollm2_runs(SMOLLM2_LONG_CAP) if mp.is_cap128_sgd(r)]
     if a.what == "predict":
         ratio = mp.step1_ratios(runs)
         print("step-1 ||grad|| grpo / dr_grpo, per seed (same batch, CPU):",

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from rlvr_core.llm import midpoints as mp
-from rlvr_core.llm.store import RESULTS_DIR
+from rlvr_core.llm.sweeps import smollm2_runs
 
 
 def run(lt, lr, seed, reward, clipped, cap=128, optim="sgd"):
@@ -52,7 +52,7 @@ def test_evaluate_reads_only_128_token_sgd_runs_and_waits_for_all_midpoints():
 
 
 def test_the_prediction_is_the_stored_step1_ratio():
-    ratios = mp.step1_ratios(mp.stored_runs(RESULTS_DIR))
+    ratios = mp.step1_ratios([r for r in smollm2_runs(128) if mp.is_cap128_sgd(r)])
     if len(ratios) < len(mp.SEEDS):
         pytest.skip("the 128-token runs are not stored here")
     values = sorted(ratios.values())

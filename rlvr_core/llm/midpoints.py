@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -130,14 +129,6 @@ def evaluate(runs: list[dict], cut: float) -> Verdict:
         g = [sum(sum(by_rate["grpo"][r]) for r in rates), sum(len(by_rate["grpo"][r]) for r in rates)]
         same_rate.append((tuple(rates), tuple(d), tuple(g), fisher_greater(*d, *g)))
     return Verdict(by_rate, brackets, ratio, n_mid, sanity, same_rate)
-
-
-def stored_runs(results_dir) -> list[dict]:
-    """Every stored SmolLM2 run at the 128-token cap with plain SGD."""
-    import json
-
-    runs = [json.loads(f.read_text()) for f in sorted((Path(results_dir) / "smollm2").glob("*.json"))]
-    return [r for r in runs if is_cap128_sgd(r)]
 
 
 def report(v: Verdict) -> str:

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ..fit import mean_ci  # noqa: F401  (re-exported: notebook 07 imports it from here)
 from ..thresholds import Bracket, bootstrap_bracket, bracket_from_seeds, first_failure
 from ..validation import check_grid, check_int, check_probability
 from .config import RunConfig, setting_label
@@ -284,19 +285,6 @@ def tail_slope(results: list[dict], frac: float = 0.25, key: str = "reward") -> 
         ok = ~np.isnan(y)
         out.append(np.polyfit(t[ok], y[ok], 1)[0] if ok.sum() >= 2 else math.nan)
     return np.array(out)
-
-
-def mean_ci(x, level: float = 0.9) -> tuple[float, float, float]:
-    """(mean, low, high): Student-t interval of the mean of independent values (seeds)."""
-    from scipy import stats
-
-    x = np.asarray(x, dtype=float)
-    x = x[~np.isnan(x)]
-    m = float(x.mean())
-    if len(x) < 2:
-        return m, math.nan, math.nan
-    h = float(stats.t.ppf((1 + level) / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
-    return m, m - h, m + h
 
 
 def log_grid(lo: float, hi: float, n: int) -> list[float]:
