@@ -205,3 +205,73 @@ def test_every_config_file_a_config_names_exists_and_the_7b_launch_is_sharded():
     header = (ROOT / "configs" / "qwen2.5-math-7b.yaml").read_text().split("\nmodel:")[0]
     launches = re.findall(r"accelerate launch[^\n]*", header)
     assert launches and all("fsdp.yaml" in line for line in launches), launches
+
+
+SHAPED = '''# %% [markdown]
+# # 99 · A shaped notebook
+
+# %% tags=["hide-input"]
+import sys
+
+# %% tags=["parameters"]
+PROFILE = "default"
+
+# %% tags=["hide-input"]
+sizes = dict(n=3)
+
+# %% [markdown]
+# ## 1. A claim
+# **[derived]** One equals one.
+
+# %%
+x = 1
+
+# %% [markdown]
+# ### Checks and limits
+
+# %% tags=["hide-cell"]
+# NBVAL_CHECK_OUTPUT
+assert expect("one", x, 1.0, tol=0)
+
+# %% [markdown]
+# <details><summary>Why the tolerance is zero</summary>
+#
+# It is exact arithmetic.
+# </details>
+
+# %% [markdown]
+# ## 2. Next section
+'''
+
+
+@pytest.mark.parametrize("change, problem", [
+    (("x = 1\n", "x = 1\n" + "y = 2\n" * 15), "lines (at most 15)"),
+    (("x = 1\n", 'x = 1\nprint(f"the check holds with x = {x} as the theory says it must")\n'),
+     "builds prose"),
+    (("x = 1\n", "x = 1\ndisplay(Markdown('**So.**'))\n"), "builds prose"),
+    (("x = 1\n", "x = 1 if PROFILE == 'default' else 2\n"), "compares PROFILE"),
+    (("x = 1\n", "x = 1\nsavefig(a)\nsavefig(b)\n"), "more than one figure"),
+    (("# ### Checks and limits\n", "# ### More\n"), "outside a 'Checks and limits' part"),
+    (('# %% tags=["hide-cell"]\n', "# %%\n"), "not tagged hide-cell"),
+    (("# <details><summary>Why", "# <summary>Why"), "not a <details> block"),
+    (('# %% tags=["hide-input"]\nsizes', "# %%\nsizes"), "not tagged hide-input"),
+])
+def test_shape_check_accepts_the_shape_and_names_each_departure(change, problem):
+    """The reading-shape rules pass a shaped notebook and each rule fails on its own departure."""
+    import jupytext
+
+    mod = _script("check_notebooks")
+    assert mod.shape_problems(jupytext.reads(SHAPED, fmt="py:percent")) == []
+    old, new = change
+    assert old in SHAPED
+    found = mod.shape_problems(jupytext.reads(SHAPED.replace(old, new, 1), fmt="py:percent"))
+    assert any(problem in p for p in found), found
+
+
+def test_shape_word_count_splits_main_line_from_folds(tmp_path):
+    mod = _script("check_notebooks")
+    path = tmp_path / "99_shaped.py"
+    path.write_text(SHAPED)
+    main, folded = mod.words(path)
+    assert main == 11  # A shaped notebook · A claim · derived One equals one · Next section
+    assert folded == 11  # Checks and limits · Why the tolerance is zero · It is exact arithmetic
