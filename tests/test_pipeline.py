@@ -274,4 +274,4 @@ def test_shape_word_count_splits_main_line_from_folds(tmp_path):
     path.write_text(SHAPED)
     main, folded = mod.words(path)
     assert main == 11  # A shaped notebook · A claim · derived One equals one · Next section
-    assert folded == 11  # Checks and limits · Why the tolerance is zero · It is exact arithmetic
+    assert folded == 12  # Checks and limits · Why the tolerance is zero · It is exact arithmetic
