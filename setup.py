@@ -1,7 +1,7 @@
 """Build hook (the rest of the metadata is in pyproject.toml): ship the committed language-model
 results (results/llm/**.json, a few MB that stand for hours of compute) inside the wheel as
 rlvr_core/_stored_results/llm, so an installed package (Colab, Binder) re-plots them instead of
-recomputing. rlvr_core.provenance.seed_llm_results copies them into the working folder."""
+recomputing. rlvr_core.infra.provenance.seed_llm_results copies them into the working folder."""
 import shutil
 from pathlib import Path
 

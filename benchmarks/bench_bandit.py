@@ -5,8 +5,8 @@ import time
 
 import torch
 
-from rlvr_core.instances import random_instances, random_starts, simulate_quadratic_logit
-from rlvr_core.sim import make_grid, simulate, simulate_per_run
+from rlvr_core.simulators.instances import random_instances, random_starts, simulate_quadratic_logit
+from rlvr_core.simulators.sim import make_grid, simulate, simulate_per_run
 
 E, S, K, LOOP_RUNS = 64, 16, 1000, 8
 

@@ -21,9 +21,9 @@ if "google.colab" in sys.modules or os.environ.get("RLVR_INSTALL"):
 import pandas as pd
 from IPython.display import Markdown, display
 
-from rlvr_core.claims import claims_markdown_table, figure_table
-from rlvr_core.nbutils import versions
-from rlvr_core.validation import check_profile
+from rlvr_core.notebook.claims import claims_markdown_table, figure_table
+from rlvr_core.notebook.nbutils import versions
+from rlvr_core.infra.arguments import check_profile
 
 # %% tags=["parameters"]
 PROFILE = "default"  # "default" or "full" (this notebook does the same in both)

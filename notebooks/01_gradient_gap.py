@@ -31,14 +31,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlvr_core.checks import expect
-from rlvr_core.figures import savefig, set_style, show
-from rlvr_core.fit import loglog_slope
-from rlvr_core.gap import (curvature_checks, curvature_identity, exact_gap, grad_success_prob,
+from rlvr_core.notebook.expect import expect
+from rlvr_core.notebook.figures import savefig, set_style, show
+from rlvr_core.stats.fit import loglog_slope
+from rlvr_core.paper.gap import (curvature_checks, curvature_identity, exact_gap, grad_success_prob,
                            identity_errors, mc_gap_errors, success_prob)
-from rlvr_core.instances import identity_examples
-from rlvr_core.nbutils import versions
-from rlvr_core.validation import check_int, check_profile, check_seed
+from rlvr_core.simulators.instances import identity_examples
+from rlvr_core.notebook.nbutils import versions
+from rlvr_core.infra.arguments import check_int, check_profile, check_seed
 
 set_style()
 
@@ -310,7 +310,7 @@ show(fig)
 #    incorrect $o'$ and subtract: the $-\pi(o)$ terms cancel.
 # 3. $\sum_o r\nabla\pi = \sum_o r\pi\nabla\log\pi = J\mu^+$, and $\mu^+ = \mu^+ - (J\mu^+ + (1-J)\mu^-) = (1-J)g$.
 # 4. $\nabla^2\log\pi(o) = -\operatorname{Cov}_\pi(\phi)$ for every $o$; use `LogLinearPolicy.log_prob_hessian_closed_form`.
-# 5. Try it with `rlvr_core.gap.mc_policy_gradient` and `mc_gap`; near $J=1$ the incorrect group is small and
+# 5. Try it with `rlvr_core.paper.gap.mc_policy_gradient` and `mc_gap`; near $J=1$ the incorrect group is small and
 #    $\hat g$ is noisy, but the factor $\hat J(1-\hat J)$ is small too.
 # </details>
 

@@ -31,14 +31,16 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from rlvr_core import theorem1, theory
-from rlvr_core.checks import expect
-from rlvr_core.figures import savefig, set_style, show
-from rlvr_core.instances import random_instances, random_starts
-from rlvr_core.nbutils import versions
-from rlvr_core.policies import LogLinearPolicy, MLPPolicy
-from rlvr_core.sim import simulate
-from rlvr_core.validation import check_int, check_positive, check_profile, check_seed
+from rlvr_core.simulators import theorem1
+
+from rlvr_core.paper import theory
+from rlvr_core.notebook.expect import expect
+from rlvr_core.notebook.figures import savefig, set_style, show
+from rlvr_core.simulators.instances import random_instances, random_starts
+from rlvr_core.notebook.nbutils import versions
+from rlvr_core.paper.policies import LogLinearPolicy, MLPPolicy
+from rlvr_core.simulators.sim import simulate
+from rlvr_core.infra.arguments import check_int, check_positive, check_profile, check_seed
 
 set_style()
 
@@ -204,7 +206,7 @@ display(Markdown(
 # its hypothesis for every prompt means $\eta_k\le\min_q[\Delta\mu_{q,k}]_+/C_q$, which is $0$ as soon
 # as one prompt has $\Delta\mu_q\le0$ — and a deterministic run with $\eta_0=0$ never moves again
 # ("per-prompt reading", rows `contextual w = g`; the fraction of frozen runs is measured below).
-# **[derived] Aggregate reading** (`rlvr_core.theorem1`): the mean log-odds
+# **[derived] Aggregate reading** (`rlvr_core.simulators.theorem1`): the mean log-odds
 # $\bar f=\frac1P\sum_q\operatorname{logit}J_q$ has gradient $\bar g=\frac1P\sum_q g_q$ and curvature
 # $\ge-\frac1P\sum_qC_q(w)=:-\bar C(w)$, so the same Taylor steps 4–6 give
 # $\bar f(\theta_K)\ge\bar f(\theta_0)+\bar M(K)/2$ for $\eta_k\le[\langle w_k,\bar g\rangle]_+/\bar C(w_k)$,

@@ -33,19 +33,19 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from rlvr_core import theory
-from rlvr_core.gap import exact_gap, log_odds_curvature
-from rlvr_core.instances import random_instances, random_starts
-from rlvr_core.mlp_threshold import (bootstrap_geomean, curvature_along, log_odds_and_gap,
+from rlvr_core.paper import theory
+from rlvr_core.paper.gap import exact_gap, log_odds_curvature
+from rlvr_core.simulators.instances import random_instances, random_starts
+from rlvr_core.simulators.mlp_threshold import (bootstrap_geomean, curvature_along, log_odds_and_gap,
                                      random_mlp_instances, sweep_mlp_threshold)
-from rlvr_core.policies import MLPPolicy
-from rlvr_core.thresholds import first_failure
-from rlvr_core.checks import expect
-from rlvr_core.figures import savefig, set_style, show
-from rlvr_core.instances import circle_instance, in_convex_hull, simulate_quadratic_logit
-from rlvr_core.nbutils import versions
-from rlvr_core.sim import make_grid, simulate, transition
-from rlvr_core.validation import check_grid, check_positive, check_profile, check_seed
+from rlvr_core.paper.policies import MLPPolicy
+from rlvr_core.stats.thresholds import first_failure
+from rlvr_core.notebook.expect import expect
+from rlvr_core.notebook.figures import savefig, set_style, show
+from rlvr_core.simulators.instances import circle_instance, in_convex_hull, simulate_quadratic_logit
+from rlvr_core.notebook.nbutils import versions
+from rlvr_core.simulators.sim import make_grid, simulate, transition
+from rlvr_core.infra.arguments import check_grid, check_positive, check_profile, check_seed
 
 set_style()
 

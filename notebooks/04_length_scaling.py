@@ -35,20 +35,20 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from rlvr_core.cache import cached
-from rlvr_core.checks import expect
-from rlvr_core.figures import savefig, set_style, show
-from rlvr_core.gap import log_odds_curvature
-from rlvr_core import k_of_t
-from rlvr_core.fit import mean_ci
+from rlvr_core.infra.cache import cached
+from rlvr_core.notebook.expect import expect
+from rlvr_core.notebook.figures import savefig, set_style, show
+from rlvr_core.paper.gap import log_odds_curvature
+from rlvr_core.simulators import k_of_t
+from rlvr_core.stats.fit import mean_ci
 from rlvr_core.length_scaling import bootstrap_loglog_slope, conditional_score_moments, loglog_fit
-from rlvr_core.thresholds import bootstrap_bracket, bracket_from_seeds
-from rlvr_core.nbutils import versions
+from rlvr_core.stats.thresholds import bootstrap_bracket, bracket_from_seeds
+from rlvr_core.notebook.nbutils import versions
 from rlvr_core.tokens import (AutoregressiveLogLinear, AutoregressiveMLP, circle_token_features,
                               exact_gap_runs, grid_runs, loglog_slope, model_gap, model_success,
                               one_step_safe_eta, start_theta, summarise_runs, sweep_answer_last,
                               token_constants, check_start_success)
-from rlvr_core.validation import check_grid, check_int, check_profile, check_seed
+from rlvr_core.infra.arguments import check_grid, check_int, check_profile, check_seed
 
 set_style()
 
@@ -476,7 +476,7 @@ show(fig)
 # is not below its start ($J_K\ge J_0$), and a step $\eta$ passes when at least half of the seeds
 # pass. A criterion "ends at $J\ge 0.8$" would also fail the smallest steps, which are merely too
 # slow to get there in a finite run — not a collapse — and the first-failure rule (the end of the
-# first passing block, counted from the smallest step; `rlvr_core.thresholds`) would then read no
+# first passing block, counted from the smallest step; `rlvr_core.stats.thresholds`) would then read no
 # threshold at all. $\eta^*(T)$ is the geometric mean of (last pass, first fail) on the grid
 # $0.05\cdot2^{k/2}$ (GRPO, std-normalised advantages, $G$ responses, all from $J_0$, the start
 # rotated by a quarter token spacing from the correct token); its 90% CI resamples the seeds

@@ -50,19 +50,19 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from rlvr_core.cache import cached
-from rlvr_core.checks import expect
-from rlvr_core.directions import group_advantages, population_direction
-from rlvr_core.figures import savefig, set_style, show
+from rlvr_core.infra.cache import cached
+from rlvr_core.notebook.expect import expect
+from rlvr_core.paper.directions import group_advantages, population_direction
+from rlvr_core.notebook.figures import savefig, set_style, show
 from rlvr_core.length_scaling import safe_step_along_gap, tail_slope
-from rlvr_core.multi_prompt import prompt_angles, simulate_multi_prompt
-from rlvr_core.policies import LogLinearPolicy
-from rlvr_core.nbutils import versions
+from rlvr_core.simulators.multi_prompt import prompt_angles, simulate_multi_prompt
+from rlvr_core.paper.policies import LogLinearPolicy
+from rlvr_core.notebook.nbutils import versions
 from rlvr_core.tokens import (circle_token_features, curvature_bound, loglog_slope, model_gap,
                               model_success, one_step_safe_eta, start_theta, summarise_runs,
                               sweep_answer_last)
-from rlvr_core.thresholds import first_failure
-from rlvr_core.validation import check_grid, check_int, check_probability, check_profile, check_seed
+from rlvr_core.stats.thresholds import first_failure
+from rlvr_core.infra.arguments import check_grid, check_int, check_probability, check_profile, check_seed
 
 set_style()
 
@@ -507,7 +507,7 @@ show(fig)
 # ## 3. Training accuracy over many prompts with shared parameters
 #
 # **[paper]** reads "the success rate stagnates below 100 %" as training accuracy over a set of
-# prompts. **[derived]** Model (`rlvr_core.multi_prompt`): `MP_PROMPTS` prompts, prompt $q$ sees the
+# prompts. **[derived]** Model (`rlvr_core.simulators.multi_prompt`): `MP_PROMPTS` prompts, prompt $q$ sees the
 # circle features rotated by a small angle $\delta_q$ ($|\delta_q|<0.8\pi/V$), the correct answer is
 # token 0 for all, one shared $\theta\in\mathbb R^2$; the problem is realisable (all $J_q\to1$ along
 # $\theta=\lambda e_1$), so a plateau is an optimisation effect. Every step uses all prompts, $G$

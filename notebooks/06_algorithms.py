@@ -48,15 +48,15 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from rlvr_core.cache import cached
-from rlvr_core.checks import expect
-from rlvr_core.directions import ALGORITHM_LABELS, ALGORITHMS, population_direction
-from rlvr_core.figures import savefig, set_style, show
-from rlvr_core.nbutils import versions
+from rlvr_core.infra.cache import cached
+from rlvr_core.notebook.expect import expect
+from rlvr_core.paper.directions import ALGORITHM_LABELS, ALGORITHMS, population_direction
+from rlvr_core.notebook.figures import savefig, set_style, show
+from rlvr_core.notebook.nbutils import versions
 from rlvr_core.tokens import (check_start_success, circle_token_features, direction_statistics,
                               model_gap, model_success, start_theta, sweep_answer_last)
-from rlvr_core.thresholds import first_failure
-from rlvr_core.validation import check_grid, check_int, check_probability, check_profile, check_seed
+from rlvr_core.stats.thresholds import first_failure
+from rlvr_core.infra.arguments import check_grid, check_int, check_probability, check_profile, check_seed
 
 set_style()
 

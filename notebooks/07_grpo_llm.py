@@ -43,10 +43,10 @@ import pandas as pd
 from IPython.display import Markdown, display
 import matplotlib.pyplot as plt
 import rlvr_core.llm  # noqa: F401 -- sets HF_HUB_OFFLINE=1 before any Hugging Face import
-from rlvr_core.checks import expect
-from rlvr_core.figures import rate_colours, savefig, set_style, show
-from rlvr_core.nbutils import versions
-from rlvr_core.validation import check_profile, check_seed, check_choice
+from rlvr_core.notebook.expect import expect
+from rlvr_core.notebook.figures import rate_colours, savefig, set_style, show
+from rlvr_core.notebook.nbutils import versions
+from rlvr_core.infra.arguments import check_profile, check_seed, check_choice
 from rlvr_core.llm.evaluation import alignment_rows, evaluation_rows, starting_success
 from rlvr_core.llm.device import device_info, on_cpu
 from rlvr_core.llm.grpo_config import grpo_config_fields

@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from rlvr_core.checker import check_step_size
-from rlvr_core.checker_validation import compare_on_bandits
-from rlvr_core.checks import expect
+from rlvr_core.stepsize.checker import check_step_size
+from rlvr_core.stepsize.against_bandits import compare_on_bandits
+from rlvr_core.notebook.expect import expect
 from rlvr_core.llm.evaluation import starting_success
 from rlvr_core.llm.probe import line_search_cached, threshold_from_line_search
 from rlvr_core.llm.range_test import exponential_range_test_cached, range_test_cached, summary
@@ -38,9 +38,9 @@ from rlvr_core.llm.smollm2 import is_available as smollm2_available
 from rlvr_core.llm.sweeps import (SMOLLM2_ADAMW_LRS, smollm2_runs, log_grid, run_all, setting_label,
                                   smollm2_adamw_ramp, smollm2_configs, sweep_summary, sweep_table, threshold,
                                   threshold_ci, tiny_all_configs, tiny_plan, warm_start_J0)
-from rlvr_core.figures import savefig, set_style, show
-from rlvr_core.nbutils import versions
-from rlvr_core.validation import check_int, check_profile, check_seed
+from rlvr_core.notebook.figures import savefig, set_style, show
+from rlvr_core.notebook.nbutils import versions
+from rlvr_core.infra.arguments import check_int, check_profile, check_seed
 
 set_style()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .checker import MOMENTS, check_step_size
-from .directions import ALGORITHMS
+from rlvr_core.stepsize.checker import MOMENTS, check_step_size
+from rlvr_core.paper.directions import ALGORITHMS
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .thresholds import bracket_from_seeds
-from .validation import check_int, check_probability, check_seed
+from rlvr_core.stats.thresholds import bracket_from_seeds
+from rlvr_core.infra.arguments import check_int, check_probability, check_seed
 
 DTYPE = torch.float64
 
@@ -76,7 +76,7 @@ def conditional_score_moments(policy, theta, w) -> dict:
     d^2/dt^2 logit J(theta + t w) = Var+(u) - Var-(u) + E+[h] - E-[h]."""
     from torch.func import hessian
 
-    from .gap import score_matrix
+    from rlvr_core.paper.gap import score_matrix
 
     theta = torch.as_tensor(theta, dtype=DTYPE)
     w = torch.as_tensor(w, dtype=DTYPE)
@@ -134,8 +134,8 @@ def safe_step_along_gap(policy, thetas, grid) -> dict:
     ``thresholds.one_step_safe_eta``) at every start ``thetas`` ``[M, d]`` of a single-prompt
     enumerable policy. Returns ``fail`` ``[M]`` (1 - J at the start) and ``safe`` ``[M]`` (the
     last passing grid step; NaN when even the smallest step fails)."""
-    from .gap import grad_log_odds, success_prob
-    from .thresholds import one_step_safe_eta
+    from rlvr_core.paper.gap import grad_log_odds, success_prob
+    from rlvr_core.stats.thresholds import one_step_safe_eta
 
     thetas = torch.as_tensor(thetas, dtype=DTYPE)
     J = success_prob(policy, thetas)[..., 0]

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from rlvr_core.provenance import ROOT, git_commit, git_dirty  # noqa: E402
+from rlvr_core.infra.provenance import ROOT, git_commit, git_dirty  # noqa: E402
 
 HISTORY = ROOT / "benchmarks" / "history.tsv"
 

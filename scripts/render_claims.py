@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the checkout's rlvr_core, also without an install
 
-from rlvr_core.claims import claims_summary_table  # noqa: E402
+from rlvr_core.notebook.claims import claims_summary_table  # noqa: E402
 
 README = ROOT / "README.md"
 START, END = "<!-- claims:start -->", "<!-- claims:end -->"

@@ -22,10 +22,10 @@ import papermill
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT))
-from rlvr_core.provenance import atomic_write_text, remove_stale_temporaries  # noqa: E402
-from rlvr_core.cache import RESULTS_DIR  # noqa: E402
-from rlvr_core.figures import FIGURE_DIR  # noqa: E402
-from rlvr_core.validation import check_profile  # noqa: E402
+from rlvr_core.infra.provenance import atomic_write_text, remove_stale_temporaries  # noqa: E402
+from rlvr_core.infra.cache import RESULTS_DIR  # noqa: E402
+from rlvr_core.notebook.figures import FIGURE_DIR  # noqa: E402
+from rlvr_core.infra.arguments import check_profile  # noqa: E402
 
 VOLATILE_CELL_KEYS = ("papermill", "execution")
 OVERVIEW = "00_overview"

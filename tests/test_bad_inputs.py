@@ -5,8 +5,14 @@ import math
 import pytest
 import torch
 
-from rlvr_core import checker, checker_validation, directions, gap, instances, policies, sim, theory, tokens
-from rlvr_core import validation as V
+from rlvr_core import tokens
+
+from rlvr_core.stepsize import checker, against_bandits as checker_validation
+
+from rlvr_core.paper import directions, gap, policies, theory
+
+from rlvr_core.simulators import instances, sim
+from rlvr_core.infra import arguments as V
 
 D = torch.float64
 PHI = policies.circle_features(8)                     # [1, 8, 2]

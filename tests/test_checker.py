@@ -6,10 +6,10 @@ import sys
 import pytest
 import torch
 
-from rlvr_core.checker import check_step_size, probe_step_size
-from rlvr_core.directions import population_direction
-from rlvr_core.gap import curvature_identity, exact_gap, sample_responses, success_prob
-from rlvr_core.policies import random_log_linear
+from rlvr_core.stepsize.checker import check_step_size, probe_step_size
+from rlvr_core.paper.directions import population_direction
+from rlvr_core.paper.gap import curvature_identity, exact_gap, sample_responses, success_prob
+from rlvr_core.paper.policies import random_log_linear
 
 D = torch.float64
 
@@ -29,7 +29,7 @@ def test_statistics_mode_formula(algorithm, c):
 def test_statistics_bound_guarantees_half_gain_on_a_bandit():
     """With exact G_o, L_o of a one-token log-linear bandit, the predicted step keeps at least
     half the first-order gain of logit J along the GRPO population direction."""
-    from rlvr_core.theory import loglinear_constants
+    from rlvr_core.paper.theory import loglinear_constants
     pol = random_log_linear(1, 8, 3, num_correct=2, seed=3)
     theta = torch.randn(3, dtype=D, generator=torch.Generator().manual_seed(1))
     L, G = (float(x) for x in loglinear_constants(pol.features[0]))
@@ -102,8 +102,8 @@ def test_cli():
 def test_one_step_threshold_and_probe_on_quadratic_logit():
     """z = y - a x^2 along w = g = (-2ax, 1): gain(eta) = eta (1 + 4a^2x^2) - 4a^3x^2 eta^2 exactly,
     so the step keeping a fraction k of the first-order gain is (1-k)(1+4a^2x^2)/(4a^3x^2)."""
-    from rlvr_core.checker_validation import one_step_threshold, probe_policy
-    from rlvr_core.instances import QuadraticLogitPolicy
+    from rlvr_core.stepsize.against_bandits import one_step_threshold, probe_policy
+    from rlvr_core.simulators.instances import QuadraticLogitPolicy
 
     a, x = 1.0, 0.7
     pol = QuadraticLogitPolicy(a=a)
@@ -144,7 +144,7 @@ def test_llm_line_search_needs_an_increasing_grid():
 
 
 def test_shifted_parameters_restores_bit_for_bit_even_after_an_error():
-    from rlvr_core.checker import shifted_parameters
+    from rlvr_core.stepsize.checker import shifted_parameters
 
     params = [torch.randn(3, dtype=torch.float32), torch.randn(2, 2, dtype=torch.float32)]
     before = [p.clone() for p in params]

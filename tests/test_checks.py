@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlvr_core.checks import ClaimFailed, expect
+from rlvr_core.notebook.expect import ClaimFailed, expect
 
 
 def test_the_printed_line_states_the_claim_not_the_value(capsys):

@@ -12,8 +12,8 @@ import nbformat
 import pytest
 import yaml
 
-from rlvr_core import figures
-from rlvr_core.claims import (STATUSES, claim_by_id, claims_markdown_table, claims_summary_table,
+from rlvr_core.notebook import figures
+from rlvr_core.notebook.claims import (STATUSES, claim_by_id, claims_markdown_table, claims_summary_table,
                               figure_table, load_claims)
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -91,7 +91,7 @@ def test_the_wheel_ships_the_stored_language_model_results(tmp_path):
 def test_installed_package_writes_to_the_working_folder(tmp_path):
     """Outside a checkout, figures and results go to the working folder, and the stored results
     are copied there."""
-    from rlvr_core import provenance
+    from rlvr_core.infra import provenance
 
     stored = tmp_path / "stored"
     (stored / "tiny").mkdir(parents=True)

@@ -1,15 +1,15 @@
-"""rlvr_core.mlp_threshold and the collapse instances of notebook 03 (claim P3)."""
+"""rlvr_core.simulators.mlp_threshold and the collapse instances of notebook 03 (claim P3)."""
 import math
 
 import torch
 
-from rlvr_core.gap import exact_gap, log_odds_curvature, success_prob
-from rlvr_core.instances import in_convex_hull, simulate_quadratic_logit
-from rlvr_core.mlp_threshold import (batched_log_odds, bootstrap_geomean, curvature_along,
+from rlvr_core.paper.gap import exact_gap, log_odds_curvature, success_prob
+from rlvr_core.simulators.instances import in_convex_hull, simulate_quadratic_logit
+from rlvr_core.simulators.mlp_threshold import (batched_log_odds, bootstrap_geomean, curvature_along,
                                      log_odds_and_gap, predicted_no_loss_step,
                                      random_mlp_instances, simulate_mlp, sweep_mlp_threshold)
-from rlvr_core.policies import MLPPolicy
-from rlvr_core import theory
+from rlvr_core.paper.policies import MLPPolicy
+from rlvr_core.paper import theory
 
 D = torch.float64
 

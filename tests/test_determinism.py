@@ -2,8 +2,12 @@
 import numpy as np
 import torch
 
-from rlvr_core import cache, sim, tokens
-from rlvr_core.policies import circle_features
+from rlvr_core import tokens
+
+from rlvr_core.infra import cache
+
+from rlvr_core.simulators import sim
+from rlvr_core.paper.policies import circle_features
 
 
 def _bandit_run(seed):

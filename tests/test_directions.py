@@ -1,11 +1,11 @@
-"""rlvr_core.directions: sampled directions average to the population ones (Monte Carlo),
+"""rlvr_core.paper.directions: sampled directions average to the population ones (Monte Carlo),
 and each algorithm's weighting matches a per-response loop."""
 import pytest
 import torch
 
-from rlvr_core import directions as Dn
-from rlvr_core.gap import exact_gap, sample_responses, score_matrix
-from rlvr_core.policies import random_log_linear
+from rlvr_core.paper import directions as Dn
+from rlvr_core.paper.gap import exact_gap, sample_responses, score_matrix
+from rlvr_core.paper.policies import random_log_linear
 
 D = torch.float64
 

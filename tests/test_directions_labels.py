@@ -1,5 +1,5 @@
-"""rlvr_core.directions.ALGORITHM_LABELS: one distinct printed label per algorithm."""
-from rlvr_core import directions as Dn
+"""rlvr_core.paper.directions.ALGORITHM_LABELS: one distinct printed label per algorithm."""
+from rlvr_core.paper import directions as Dn
 
 
 def test_every_algorithm_has_a_distinct_label():

@@ -1,11 +1,11 @@
-"""rlvr_core.gap against independent computations: closed forms, autograd, brute force, Monte Carlo."""
+"""rlvr_core.paper.gap against independent computations: closed forms, autograd, brute force, Monte Carlo."""
 import math
 
 import pytest
 import torch
 
-from rlvr_core import gap as G
-from rlvr_core.policies import LogLinearPolicy, MLPPolicy, circle_features, random_log_linear
+from rlvr_core.paper import gap as G
+from rlvr_core.paper.policies import LogLinearPolicy, MLPPolicy, circle_features, random_log_linear
 
 D = torch.float64
 
@@ -163,7 +163,7 @@ def test_bad_theta_and_sample_size():
 def test_curvature_checks_agree_and_the_finite_difference_meets_its_own_error_estimate():
     """Three computations of d2/dt2 logit J: the identity, autograd, a finite difference whose
     Richardson estimate must account for its error (ratio near 1)."""
-    from rlvr_core.gap import curvature_checks
+    from rlvr_core.paper.gap import curvature_checks
 
     for pol in (random_log_linear(3, 6, 4, 2, seed=5), LogLinearPolicy(circle_features(8), [1] + [0] * 7)):
         g = torch.Generator().manual_seed(1)
@@ -178,7 +178,7 @@ def test_curvature_checks_agree_and_the_finite_difference_meets_its_own_error_es
 @pytest.mark.parametrize("seed", [0, 1])
 def test_identity_examples_hold_the_identities(seed):
     # the four policies of notebook 01: both outcomes on every prompt, identities to rounding
-    from rlvr_core.instances import identity_examples
+    from rlvr_core.simulators.instances import identity_examples
     policies, thetas = identity_examples(seed)
     assert len(policies) == 4 and set(policies) == set(thetas)
     for name, pol in policies.items():

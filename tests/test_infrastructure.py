@@ -8,10 +8,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from rlvr_core import cache, figures
-from rlvr_core import validation as V
-from rlvr_core.fit import loglog_slope
-from rlvr_core.thresholds import leading_passes
+from rlvr_core.infra import cache
+
+from rlvr_core.notebook import figures
+from rlvr_core.infra import arguments as V
+from rlvr_core.stats.fit import loglog_slope
+from rlvr_core.stats.thresholds import leading_passes
 
 
 @pytest.mark.parametrize("call, name", [

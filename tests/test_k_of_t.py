@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy import stats
 
-from rlvr_core import k_of_t as kt
-from rlvr_core.token_policies import circle_token_features, model_gap, model_success, token_probs
+from rlvr_core.simulators import k_of_t as kt
+from rlvr_core.paper.token_policies import circle_token_features, model_gap, model_success, token_probs
 
 PHI = circle_token_features(8)
 THETA = torch.tensor([1.3, 0.4], dtype=torch.float64)

@@ -6,7 +6,7 @@ import torch
 
 from rlvr_core.length_scaling import (bootstrap_loglog_slope, conditional_score_moments,
                                       loglog_fit, tail_slope)
-from rlvr_core.token_policies import AutoregressiveLogLinear
+from rlvr_core.paper.token_policies import AutoregressiveLogLinear
 
 
 def test_loglog_fit_recovers_power_law():
@@ -50,8 +50,8 @@ def test_tail_slope_flat_and_rising():
 
 
 def test_multi_prompt_model_is_realisable_and_runs():
-    from rlvr_core.multi_prompt import prompt_angles, prompt_success, simulate_multi_prompt
-    from rlvr_core.token_policies import circle_token_features, start_theta
+    from rlvr_core.simulators.multi_prompt import prompt_angles, prompt_success, simulate_multi_prompt
+    from rlvr_core.paper.token_policies import circle_token_features, start_theta
 
     phi = circle_token_features(8)
     ang = prompt_angles(5, 8, seed=0)

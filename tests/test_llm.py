@@ -252,7 +252,7 @@ def test_sweep_table_and_mean_curve_match_a_loop():
 
 
 def test_warm_start_weights_do_not_depend_on_the_thread_count(tmp_path):
-    from rlvr_core.provenance import file_hash
+    from rlvr_core.infra.provenance import file_hash
 
     kw = dict(max_steps=3, check_every=3, batch_size=32, target=0.99)
     before = torch.get_num_threads()
@@ -274,7 +274,7 @@ def test_warm_start_seed_sets_the_starting_weights_and_the_run_key(tmp_path, mon
     (the same seed twice, one), two run keys, and seed 0 keeps every committed key."""
     from rlvr_core.llm import models, start_model
     from rlvr_core.llm.config import RunConfig
-    from rlvr_core.provenance import file_hash
+    from rlvr_core.infra.provenance import file_hash
 
     kw = dict(max_steps=3, check_every=3, batch_size=32, target=0.99)
     weights = {s: file_hash(warm_start_tiny(2, seed=s, cache_dir=tmp_path / f"s{s}", **kw)

@@ -60,7 +60,7 @@ def _png_width(b64: str) -> int:
 def test_committed_notebook_shows_every_figure_it_saves(py):
     """A reader of the executed notebook sees each figure of the manifest that the notebook
     saves, as a PNG output of its cell, at a width that reads on a laptop screen."""
-    from rlvr_core.figures import OUTPUT_KEY, shown_figures
+    from rlvr_core.notebook.figures import OUTPUT_KEY, shown_figures
 
     nb = nbformat.read(py.with_suffix(".ipynb"), as_version=4)
     missing = _manifest_figures(py.stem) - set(shown_figures(nb))
@@ -74,7 +74,7 @@ def test_committed_notebook_shows_every_figure_it_saves(py):
 
 def test_figure_check_fails_on_a_notebook_with_a_figure_removed():
     """Negative control: drop one figure output of an executed notebook and the check sees it."""
-    from rlvr_core.figures import OUTPUT_KEY, shown_figures
+    from rlvr_core.notebook.figures import OUTPUT_KEY, shown_figures
 
     nb = nbformat.read(ROOT / "notebooks" / "01_gradient_gap.ipynb", as_version=4)
     shown = shown_figures(nb)

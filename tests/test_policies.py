@@ -1,10 +1,10 @@
-"""rlvr_core.policies: shapes, normalisation, closed forms, and input validation."""
+"""rlvr_core.paper.policies: shapes, normalisation, closed forms, and input validation."""
 import math
 
 import pytest
 import torch
 
-from rlvr_core.policies import LogLinearPolicy, MLPPolicy, circle_features, random_log_linear
+from rlvr_core.paper.policies import LogLinearPolicy, MLPPolicy, circle_features, random_log_linear
 
 D = torch.float64
 

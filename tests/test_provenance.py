@@ -1,4 +1,4 @@
-"""rlvr_core.provenance: atomic writes, hashes, git state, the cache-invalidation rule, and the
+"""rlvr_core.infra.provenance: atomic writes, hashes, git state, the cache-invalidation rule, and the
 committed LLM results still found under their keys."""
 import json
 import os
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rlvr_core import cache, provenance as P
+from rlvr_core.infra import cache, provenance as P
 
 ROOT = Path(__file__).resolve().parent.parent
 LLM_DIR = ROOT / "results" / "llm"
@@ -134,25 +134,35 @@ def test_bandit_code_hash_is_the_cache_code_version(package_copy):
     assert P.bandit_code_hash(package_copy) == P.bandit_code_hash() == cache.code_version()
 
 
-@pytest.mark.parametrize("edited", ["llm/callback.py", "llm/runner.py", "figures.py", "nbutils.py",
-                                    "provenance.py", "__main__.py", "claims.py"])
+@pytest.mark.parametrize("edited", ["llm/callback.py", "llm/runner.py", "notebook/figures.py",
+                                    "notebook/nbutils.py", "notebook/expect.py", "notebook/claims.py",
+                                    "infra/provenance.py", "infra/cache.py", "__main__.py"])
 def test_llm_and_presentation_edits_keep_bandit_results(package_copy, edited):
     before = P.bandit_code_hash(package_copy)
     _append(package_copy / edited)
     assert P.bandit_code_hash(package_copy) == before
 
 
-@pytest.mark.parametrize("edited", ["sim.py", "tokens.py", "cache.py", "validation.py"])
+@pytest.mark.parametrize("edited", ["simulators/sim.py", "paper/gap.py", "stats/thresholds.py",
+                                    "stepsize/checker.py", "tokens.py"])
 def test_simulation_edits_invalidate_bandit_results(package_copy, edited):
     before = P.bandit_code_hash(package_copy)
     _append(package_copy / edited)
     assert P.bandit_code_hash(package_copy) != before
 
 
-def test_new_simulation_module_invalidates_bandit_results(package_copy):
+@pytest.mark.parametrize("new", ["new_engine.py", "simulators/new_engine.py", "studies/new_study.py"])
+def test_new_simulation_module_invalidates_bandit_results(package_copy, new):
     before = P.bandit_code_hash(package_copy)
-    (package_copy / "new_engine.py").write_text("")
+    (package_copy / new).write_text("")
     assert P.bandit_code_hash(package_copy) != before
+
+
+def test_every_folder_of_the_package_is_classified():
+    """A new folder must be named computing or not: the hash cannot silently skip it."""
+    folders = {p.name for p in P.PACKAGE_DIR.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders <= set(P.COMPUTING_FOLDERS) | set(P.OTHER_FOLDERS), folders
+    assert not set(P.COMPUTING_FOLDERS) & set(P.OTHER_FOLDERS)
 
 
 # --- committed LLM results are still found --------------------------------------------------------
@@ -227,7 +237,7 @@ def test_the_key_ignores_the_device_the_bookkeeping_and_new_fields_at_their_defa
 
 
 def test_default_result_folders_are_the_project_ones(monkeypatch):
-    from rlvr_core import figures
+    from rlvr_core.notebook import figures
     from rlvr_core.llm import store
 
     for var in ("RLVR_RESULTS_DIR", "RLVR_FIGURE_DIR", "RLVR_LLM_RESULTS_DIR"):

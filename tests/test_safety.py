@@ -67,9 +67,11 @@ def test_library_runs_with_the_network_refused(monkeypatch, tmp_path):
     import matplotlib.pyplot as plt
     import torch
 
-    from rlvr_core import figures, sim
-    from rlvr_core.checker_validation import probe_policy
-    from rlvr_core.policies import random_log_linear
+    from rlvr_core.notebook import figures
+
+    from rlvr_core.simulators import sim
+    from rlvr_core.stepsize.against_bandits import probe_policy
+    from rlvr_core.paper.policies import random_log_linear
 
     monkeypatch.setattr(figures, "FIGURE_DIR", tmp_path)
     pol = random_log_linear(2, 6, 3, seed=0)

@@ -4,13 +4,13 @@ import math
 import pytest
 import torch
 
-from rlvr_core.directions import population_direction
-from rlvr_core.gap import exact_gap, success_prob
-from rlvr_core.instances import (QuadraticLogitPolicy, circle_instance, random_instances,
+from rlvr_core.paper.directions import population_direction
+from rlvr_core.paper.gap import exact_gap, success_prob
+from rlvr_core.simulators.instances import (QuadraticLogitPolicy, circle_instance, random_instances,
                                  random_starts, simulate_quadratic_logit)
-from rlvr_core.policies import LogLinearPolicy
-from rlvr_core.sim import gap_stats, make_grid, simulate, simulate_per_run, transition
-from rlvr_core import theory
+from rlvr_core.paper.policies import LogLinearPolicy
+from rlvr_core.simulators.sim import gap_stats, make_grid, simulate, simulate_per_run, transition
+from rlvr_core.paper import theory
 
 
 @pytest.fixture(scope="module")

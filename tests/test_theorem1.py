@@ -1,4 +1,4 @@
-"""rlvr_core.theorem1 and theory's stall ceiling: the aggregate reading keeps its bound and does not
+"""rlvr_core.simulators.theorem1 and theory's stall ceiling: the aggregate reading keeps its bound and does not
 freeze, the negative control passes at c <= 1 and fails above the sharp bound, the ceiling bounds a
 simulated stalled run."""
 import math
@@ -6,9 +6,11 @@ import math
 import pytest
 import torch
 
-from rlvr_core import theorem1, theory
-from rlvr_core.instances import random_instances, random_starts
-from rlvr_core.sim import simulate
+from rlvr_core.simulators import theorem1
+
+from rlvr_core.paper import theory
+from rlvr_core.simulators.instances import random_instances, random_starts
+from rlvr_core.simulators.sim import simulate
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ import math
 import pytest
 import torch
 
-from rlvr_core import theory
-from rlvr_core.gap import curvature_identity, exact_gap, log_odds_curvature, success_prob
-from rlvr_core.instances import QuadraticLogitPolicy, random_instances
-from rlvr_core.policies import LogLinearPolicy
+from rlvr_core.paper import theory
+from rlvr_core.paper.gap import curvature_identity, exact_gap, log_odds_curvature, success_prob
+from rlvr_core.simulators.instances import QuadraticLogitPolicy, random_instances
+from rlvr_core.paper.policies import LogLinearPolicy
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlvr_core.thresholds import (Bracket, bootstrap_bracket, bracket_from_seeds, first_failure,
+from rlvr_core.stats.thresholds import (Bracket, bootstrap_bracket, bracket_from_seeds, first_failure,
                                   leading_passes)
 
 GRID = [0.1, 0.2, 0.4, 0.8]

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch.func import jacrev
 
-from rlvr_core.directions import population_direction, sampled_direction
-from rlvr_core.gap import exact_gap, grad_log_odds
+from rlvr_core.paper.directions import population_direction, sampled_direction
+from rlvr_core.paper.gap import exact_gap, grad_log_odds
 from rlvr_core.tokens import (AutoregressiveLogLinear, AutoregressiveMLP, circle_token_features,
                               direction_statistics, enumerate_sequences, exact_gap_runs,
                               grid_runs, loglog_slope, model_gap, model_success,

@@ -8,7 +8,7 @@
   generated pages and the repository's guide pages (``docs/*.md``, ``CONTRIBUTING.md``);
 * the notebooks' Colab badge (an external image) is dropped from the book's copy: the header has
   the launch buttons;
-* every figure a notebook shows (a PNG output named by ``rlvr_core.figures.OUTPUT_KEY``) becomes
+* every figure a notebook shows (a PNG output named by ``rlvr_core.notebook.figures.OUTPUT_KEY``) becomes
   a numbered figure of its chapter, anchored ``nbfig-<name>``, captioned from the manifest (the
   notebook's own Markdown caption line under it is dropped, so the caption appears once); the
   gallery links each figure to that anchor;
@@ -34,7 +34,7 @@ COLAB_BADGE = re.compile(r"^\s*\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)[ \t]*\n?
 LABEL = re.compile(r"^\[(paper|derived)\]\s+((Theorem|Proposition|Definition|Lemma|Corollary|Proof)s?\b"
                    r"\s*(\d+)?.*?)\.?\s*$")
 LABEL_MD = re.compile(r"^\*\*(\[(?:paper|derived)\]\s+[^*]+?)\*\*", re.M)
-FIGURE_KEY = "rlvr_figure"  # rlvr_core.figures.OUTPUT_KEY (the book builds without importing it)
+FIGURE_KEY = "rlvr_figure"  # rlvr_core.notebook.figures.OUTPUT_KEY (the book builds without importing it)
 GENERATED = ("claims", "gallery", "course")
 EXTRA_PAGES = ["claims", "gallery", "course", "references"]
 # Pages of the repository that the book shows too (docnames: their paths without .md; build.py
@@ -152,7 +152,7 @@ def _cell(text: str) -> str:
 
 
 def claims_page() -> str:
-    from rlvr_core.claims import load_claims
+    from rlvr_core.notebook.claims import load_claims
 
     claims = load_claims()
     in_gallery = set(gallery_figures())

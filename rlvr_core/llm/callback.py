@@ -60,7 +60,7 @@ def gap_weights(rewards: torch.Tensor, group_size: int, normalise: bool = True) 
     if rewards.numel() % group_size:
         raise ValueError(f"rewards of size {rewards.numel()} are invalid: expected whole groups of "
                          f"{group_size} (per_device_train_batch_size a multiple of num_generations)")
-    from ..gap import group_gap_weights
+    from rlvr_core.paper.gap import group_gap_weights
 
     c, n_mixed = group_gap_weights(rewards.reshape(-1, group_size).double(), normalise)
     return c.reshape(-1), n_mixed

@@ -2,7 +2,7 @@
 
 Results are keyed by the run configuration only (:meth:`RunConfig.key`), not by the code: the
 committed ``results/llm/**.json`` (hours of compute) stay valid across code edits and are recomputed
-with ``refresh=True`` (see the rule in :mod:`rlvr_core.provenance`). Fields added after results were
+with ``refresh=True`` (see the rule in :mod:`rlvr_core.infra.provenance`). Fields added after results were
 committed stay out of the key at their default, so every old key is unchanged.
 
 Bad configurations (group size < 2, batch not divisible by the group size, learning rate <= 0,
@@ -16,8 +16,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..provenance import content_hash
-from ..validation import check_choice, check_int, check_positive, check_seed
+from rlvr_core.infra.provenance import content_hash
+from rlvr_core.infra.arguments import check_choice, check_int, check_positive, check_seed
 from .task import DATA_FORMATS, ChatSum, MathDataset, ScratchpadSum, resolve_dataset_path
 
 MODELS = ("tiny", "smollm2", "path")

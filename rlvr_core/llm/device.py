@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ..provenance import provenance
+from rlvr_core.infra.provenance import provenance
 from .config import RunConfig
 from .start_model import weights_hash
 

@@ -8,7 +8,7 @@ and its J0 is the starting model's.
 
 With ``gap=True`` it also estimates the Gradient Gap from these completions, twice, on two
 disjoint halves of the prompts (ĝ_A, ĝ_B: mean score of correct minus mean score of incorrect
-completions, averaged over the mixed groups, :func:`rlvr_core.gap.group_gap_weights`), and after
+completions, averaged over the mixed groups, :func:`rlvr_core.paper.gap.group_gap_weights`), and after
 that step's update compares them with the realised update Δθ: ``cos(Δθ, ĝ_A)``, ``cos(Δθ, ĝ_B)``
 and ``cos(ĝ_A, ĝ_B)``. The training callback's ĝ is computed from the same completions that form
 the update, so its alignment with Δθ is close to 1 by construction; here the update has never seen
@@ -24,8 +24,8 @@ import math
 import torch
 from transformers import TrainerCallback
 
-from ..gap import group_gap_weights
-from ..validation import check_int
+from rlvr_core.paper.gap import group_gap_weights
+from rlvr_core.infra.arguments import check_int
 from .callback import sequence_log_probs
 from .config import setting_label
 from .models import sample

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..thresholds import Bracket, bracket_from_seeds
+from rlvr_core.stats.thresholds import Bracket, bracket_from_seeds
 
 # The bracket midpoints of the 30 earlier runs, and the seeds.
 MIDPOINTS = {"grpo": (0.017, 0.055), "dr_grpo": (0.17, 0.55)}

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..provenance import LLM_CACHE_DIR, atomic_directory, content_hash
-from ..threads import torch_threads
-from ..validation import check_int, check_positive, check_probability, check_seed
+from rlvr_core.infra.provenance import LLM_CACHE_DIR, atomic_directory, content_hash
+from rlvr_core.infra.threads import torch_threads
+from rlvr_core.infra.arguments import check_int, check_positive, check_probability, check_seed
 from .task import ScratchpadSum
 from .tokenizer import build_char_tokenizer, load_char_tokenizer, save_char_tokenizer
 

@@ -3,7 +3,7 @@
 ``probe_run`` samples ``num_generations`` completions for a few of the run's prompts from the
 run's starting model (the same model, task, temperature and completion length as the run), scores
 them with the task's verifier, and hands their sequence log-probabilities to
-``rlvr_core.checker.probe_step_size`` with the update direction that the run's ``loss_type``
+``rlvr_core.stepsize.checker.probe_step_size`` with the update direction that the run's ``loss_type``
 defines. The predicted safe step is a learning rate for plain SGD without clipping (the setting of
 the theory runs in notebook 07). Approximations, stated in the report: TRL divides by the
 unbiased group std (ours: the population std, a factor sqrt((G-1)/G)), and DAPO/BNPO normalise by
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import torch
 
-from ..checker import StepSizeReport, probe_step_size, shifted_parameters, update_and_gap
-from ..thresholds import first_failure
-from ..validation import check_grid, check_int, check_seed
+from rlvr_core.stepsize.checker import StepSizeReport, probe_step_size, shifted_parameters, update_and_gap
+from rlvr_core.stats.thresholds import first_failure
+from rlvr_core.infra.arguments import check_grid, check_int, check_seed
 from .callback import sequence_log_probs
 from .config import RunConfig
 from .models import sample

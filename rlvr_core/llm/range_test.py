@@ -2,7 +2,7 @@
 model, same seed, hence the same first batch) on a geometric grid of learning rates; a rate
 passes when the batch success after ``k`` steps is not below the start's success minus its
 standard error, and the answer is the end of the first passing block of the grid
-(:func:`rlvr_core.thresholds.first_failure`: a pass after a failure does not count).
+(:func:`rlvr_core.stats.thresholds.first_failure`: a pass after a failure does not count).
 
     python -m rlvr_core.llm.range_test --config configs/tiny.yaml --lrs 0.01:100:7 --steps 4
     python -m rlvr_core.llm.range_test --config configs/tiny.yaml --lrs 0.01,0.1,1,10
@@ -38,8 +38,8 @@ from transformers import TrainerCallback
 
 import rlvr_core.llm  # noqa: F401  (offline first)
 
-from ..provenance import atomic_write_text
-from ..thresholds import first_failure
+from rlvr_core.infra.provenance import atomic_write_text
+from rlvr_core.stats.thresholds import first_failure
 from .config import load_config
 from .device import world_size
 from .runner import run_grpo

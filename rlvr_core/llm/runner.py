@@ -37,7 +37,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
 
     from .callback import (GapGRPOTrainer, GradientGapCallback, MetricsJsonlCallback,
                            StepProgressCallback)
-    from ..threads import training_threads
+    from rlvr_core.infra.threads import training_threads
     from .evaluation import EvalSetCallback, evaluation_prompts
 
     if on_cpu(cfg):

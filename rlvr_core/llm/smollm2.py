@@ -12,7 +12,7 @@ import json
 from importlib import metadata, util
 from pathlib import Path
 
-from ..provenance import atomic_directory
+from rlvr_core.infra.provenance import atomic_directory
 from .models import CACHE_DIR
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"

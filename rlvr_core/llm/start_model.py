@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..provenance import content_hash, file_hash
+from rlvr_core.infra.provenance import content_hash, file_hash
 from .config import RunConfig
 
 # Hash the starting weights only where it is cheap next to a run (SmolLM2 fp32: 0.5 GiB).

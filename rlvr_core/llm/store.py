@@ -2,14 +2,14 @@
 when present, computed and written atomically when not (an interrupted sweep resumes where it
 stopped). Runs live at ``<model>/<RunConfig.key()>.json``; derived results (line searches, range
 tests, starting successes) at ``<kind>/<model>-<hash of the request>.json``. The key is the
-configuration or request alone, never the code (the rule of :mod:`rlvr_core.provenance`)."""
+configuration or request alone, never the code (the rule of :mod:`rlvr_core.infra.provenance`)."""
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
 
-from ..provenance import LLM_RESULTS_DIR, atomic_write_text, content_hash
+from rlvr_core.infra.provenance import LLM_RESULTS_DIR, atomic_write_text, content_hash
 from .config import RunConfig
 from .device import on_cpu, run_provenance
 from .start_model import resolve_model
@@ -42,7 +42,7 @@ def stored_result(kind: str, cfg: RunConfig, request: dict, compute, *, refresh:
                   allow_compute: bool = True, results_dir=None) -> dict | None:
     """A derived language-model result (line search, range test) stored with its provenance in
     ``results/llm/<kind>/<model>-<key>.json`` and reused; the key is the request alone (the rule
-    of :mod:`rlvr_core.provenance`). ``compute()`` makes it when absent or on ``refresh``; returns
+    of :mod:`rlvr_core.infra.provenance`). ``compute()`` makes it when absent or on ``refresh``; returns
     ``None`` when nothing is stored and ``allow_compute`` is False."""
     key = content_hash(request, n=12)
     path = Path(results_dir or RESULTS_DIR) / kind / f"{cfg.model}-{key}.json"

@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 
-from ..fit import mean_ci  # noqa: F401  (re-exported: notebook 07 imports it from here)
-from ..thresholds import Bracket, bootstrap_bracket, bracket_from_seeds, first_failure
-from ..validation import check_grid, check_int, check_probability
+from rlvr_core.stats.fit import mean_ci  # noqa: F401  (re-exported: notebook 07 imports it from here)
+from rlvr_core.stats.thresholds import Bracket, bootstrap_bracket, bracket_from_seeds, first_failure
+from rlvr_core.infra.arguments import check_grid, check_int, check_probability
 from .config import RunConfig, setting_label
 from .runner import run_or_load
 from .store import RESULTS_DIR
@@ -166,7 +166,7 @@ def sweep_table(results: list[dict], last: int = 5):
 #   per seed: stable when the mean success of the last 5 steps is >= J0 - SE_MULT * se,
 #             collapsed otherwise;
 #   per rate: passes when >= 2/3 of the seeds are stable, fails when <= 1/3, ambiguous between;
-#   threshold: the first-failure bracket (rlvr_core.thresholds.bracket_from_seeds) and a
+#   threshold: the first-failure bracket (rlvr_core.stats.thresholds.bracket_from_seeds) and a
 #             bootstrap CI over seeds of its geometric mean.
 SE_MULT = 2.0
 STABLE_BAND = (1 / 3, 2 / 3)

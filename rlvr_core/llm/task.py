@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..validation import check_int, check_seed
+from rlvr_core.infra.arguments import check_int, check_seed
 
 SCRATCH_CHARS = ".,"
 SEPARATOR = "|"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import rlvr_core.llm  # noqa: F401  (sets HF_HUB_OFFLINE=1 first)
 
-from ..provenance import atomic_write_text
+from rlvr_core.infra.provenance import atomic_write_text
 from .config import load_config
 from .device import world_size
 from .runner import run_grpo

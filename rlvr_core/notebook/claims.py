@@ -22,7 +22,7 @@ STATUSES = ("reproduced", "reproduced differently", "not reproduced")
 SOURCES = ("paper", "companion")
 # A source checkout keeps the notebooks next to the package; an installed wheel has none, and
 # then only the notebook names can be checked, against the NN_topic pattern.
-_CHECKOUT_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+_CHECKOUT_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 @dataclass(frozen=True)
@@ -160,10 +160,10 @@ def figure_table(manifest_path=None, claims: list[Claim] | None = None):
     with captions from the figure manifest where it has them, plus any manifest figure the
     registry does not list (so a new figure shows up before it is registered).
 
-    ``manifest_path`` defaults to the manifest that :func:`rlvr_core.figures.savefig` writes."""
+    ``manifest_path`` defaults to the manifest that :func:`rlvr_core.notebook.figures.savefig` writes."""
     import pandas as pd
 
-    from .provenance import FIGURE_DIR
+    from rlvr_core.infra.provenance import FIGURE_DIR
 
     claims = load_claims() if claims is None else claims
     path = Path(manifest_path) if manifest_path is not None else FIGURE_DIR / "manifest.json"

@@ -1,10 +1,9 @@
 """Cached bandit results (numpy/torch), one file per (name, parameters, code).
 
-Invalidation rule (see :mod:`rlvr_core.provenance`): the key of a result is the hash of its name,
+Invalidation rule (see :mod:`rlvr_core.infra.provenance`): the key of a result is the hash of its name,
 its parameters and :func:`code_version`, the hash of the source files that compute bandit
-results: every ``rlvr_core`` module except the ``llm/`` subpackage and the presentation-only
-modules (``provenance.PRESENTATION``: figures, nbutils, checks, ...). Editing the simulation
-code recomputes a result; editing plotting or LLM code does not. Old files are never rewritten:
+results: the folders of ``provenance.COMPUTING_FOLDERS`` (paper, simulators, stats, ...). Editing
+the simulation code recomputes a result; editing plotting, checks, storage or LLM code does not. Old files are never rewritten:
 a new key means a new file.
 
 A result is a dict of numpy arrays and JSON-able scalars, stored as ``results/<name>-<key>.npz``
@@ -21,8 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import provenance
-from .provenance import atomic_write_bytes, content_hash
+from rlvr_core.infra import provenance
+from rlvr_core.infra.provenance import atomic_write_bytes, content_hash
 
 RESULTS_DIR = provenance.RESULTS_DIR
 

@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from .validation import check_int, check_positive, check_seed
+from rlvr_core.infra.arguments import check_int, check_positive, check_seed
 
 DTYPE = torch.float64
 

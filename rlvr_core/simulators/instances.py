@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import torch
 
-from .policies import (DTYPE, LogLinearPolicy, MLPPolicy, ResponsePolicy, circle_features,
+from rlvr_core.paper.policies import (DTYPE, LogLinearPolicy, MLPPolicy, ResponsePolicy, circle_features,
                        random_log_linear)
-from .sim import SimResult
-from .threads import few_threads
-from .theory import cumulative_progress
-from .validation import check_int, check_positive, check_seed
+from rlvr_core.simulators.sim import SimResult
+from rlvr_core.infra.threads import few_threads
+from rlvr_core.paper.theory import cumulative_progress
+from rlvr_core.infra.arguments import check_int, check_positive, check_seed
 
 Z_FLOOR = -1e6  # a run whose log-odds fell below this is absorbed (J = 0 in float64): frozen
 
@@ -52,7 +52,7 @@ def simulate_quadratic_logit(a, x0, y0, etas, num_steps: int, *, record_theta: b
 
     ``a``, ``x0``, ``y0``, ``etas``: scalars or ``[B]`` (broadcast). Records the log-odds z_k,
     the alignment <w, g> = ||g||^2, M(k), eta and ||w|| with a prompt axis of size 1, like
-    :func:`rlvr_core.sim.simulate`. A run whose z fell below ``Z_FLOOR`` is frozen there
+    :func:`rlvr_core.simulators.sim.simulate`. A run whose z fell below ``Z_FLOOR`` is frozen there
     (its eta is recorded as 0 from then on).
     """
     K = check_int("num_steps", num_steps, minimum=1)

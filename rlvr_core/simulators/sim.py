@@ -9,7 +9,7 @@ loop is over iterations). Closed forms of the log-linear policy pi ∝ exp(theta
     logit J_q = logsumexp_{correct} theta.phi - logsumexp_{incorrect} theta.phi
 
 The update is theta_{k+1} = theta_k + eta_k w_k with w_k the mean over prompts of a per-prompt
-direction: the exact (population) direction of an algorithm of ``rlvr_core.directions`` (or g
+direction: the exact (population) direction of an algorithm of ``rlvr_core.paper.directions`` (or g
 itself), a sampled finite-group direction (G responses per prompt drawn with one
 ``torch.Generator``), or a direction whose alignment with g decays (to show Theorem 1's stall).
 Per run and step it records logit J_q, the alignment Delta mu_q = <w_k, g_q(theta_k)>, the
@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 import torch
 
-from . import theory
-from .directions import ALGORITHMS, population_direction, sampled_direction
-from .policies import DTYPE
-from .thresholds import Bracket, bracket_from_seeds
-from .threads import few_threads
-from .validation import check_choice, check_grid, check_int, check_positive, check_seed
+from rlvr_core.paper import theory
+from rlvr_core.paper.directions import ALGORITHMS, population_direction, sampled_direction
+from rlvr_core.paper.policies import DTYPE
+from rlvr_core.stats.thresholds import Bracket, bracket_from_seeds
+from rlvr_core.infra.threads import few_threads
+from rlvr_core.infra.arguments import check_choice, check_grid, check_int, check_positive, check_seed
 
 STEP_RULES = ("constant", "theorem1", "companion", "sharp")
 DIRECTIONS = ("gap", "decaying_alignment", *ALGORITHMS)
@@ -153,7 +153,7 @@ def simulate(features, rewards, theta0, etas, num_steps: int, *, direction: str 
     ``"companion"`` with 2 L_o + G_o^2, ``"sharp"`` with R-(w_k)^2/4 (see ``theory``); the min
     over prompts makes the theorem's hypothesis hold for every prompt; steps are capped at
     ``max_eta``.
-    ``direction``: ``"gap"`` (w = mean_q g_q), an algorithm of ``rlvr_core.directions`` (its
+    ``direction``: ``"gap"`` (w = mean_q g_q), an algorithm of ``rlvr_core.paper.directions`` (its
     population direction, or its sampled one when ``group_size`` is given), or
     ``"decaying_alignment"``: w_k = cos_k ĝ + sin_k u_k with cos_k = (k+1)^-alignment_decay and
     u_k a fixed random unit vector made orthogonal to g (needs d >= 2).

@@ -18,12 +18,12 @@ import math
 import numpy as np
 import torch
 
-from .answer_last import run_direction, sample_answer_last
-from .directions import ALGORITHMS
-from .policies import DTYPE
-from .threads import few_threads
-from .token_policies import _check_features, model_success
-from .validation import check_choice, check_int, check_seed
+from rlvr_core.simulators.answer_last import run_direction, sample_answer_last
+from rlvr_core.paper.directions import ALGORITHMS
+from rlvr_core.paper.policies import DTYPE
+from rlvr_core.infra.threads import few_threads
+from rlvr_core.paper.token_policies import _check_features, model_success
+from rlvr_core.infra.arguments import check_choice, check_int, check_seed
 
 __all__ = ["prompt_angles", "rotate", "prompt_success", "simulate_multi_prompt"]
 

@@ -6,10 +6,10 @@ A cached result is stored under a key = ``content_hash`` of (name, parameters, h
 of the modules that compute it). A change to the parameters or to that source gives a new key, so
 the old file is simply no longer found; nothing is ever deleted or rewritten in place.
 
-* Bandit results (numpy/torch, ``results/<name>-<key>.npz``, :mod:`rlvr_core.cache`): the source
-  hash is :func:`bandit_code_hash`, over every ``rlvr_core`` source file except the ``llm/``
-  subpackage and the presentation-only modules (:data:`PRESENTATION`). Editing plotting or LLM
-  code keeps them; editing the simulation code recomputes them.
+* Bandit results (numpy/torch, ``results/<name>-<key>.npz``, :mod:`rlvr_core.infra.cache`): the source
+  hash is :func:`bandit_code_hash`, over the folders that compute them (:data:`COMPUTING_FOLDERS`)
+  and any module at the package's top level. Editing ``llm/``, ``notebook/`` (plots, checked
+  claims, the registry) or ``infra/`` keeps them; editing the computing code recomputes them.
 * LLM results (``results/llm/**.json``, committed to git, hours of compute): the source is not
   part of the key. They are keyed by their full run configuration only (``RunConfig.key()``, the
   line-search request) and recomputed on request with ``refresh=True`` (``PROFILE=full``). Each
@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 ROOT = PACKAGE_DIR.parent
 # In a checkout (or an editable install) everything lives in the repository. A regular install
 # (Colab, `pip install rlvr-core`) has no repository around it: results and figures then go to
@@ -47,11 +47,11 @@ LLM_CACHE_DIR = WORK_DIR / ".cache" / "llm"
 # The committed language-model results (hours of compute), shipped inside the wheel by setup.py.
 STORED_LLM_RESULTS = PACKAGE_DIR / "_stored_results" / "llm"
 
-# Modules that only present or check results (plots, notebook cells, progress bars, the command
-# line, the claims registry's tables, this bookkeeping): editing them must not invalidate cached
-# bandit results.
-PRESENTATION = ("figures.py", "nbutils.py", "provenance.py", "__main__.py", "checks.py",
-                "progress.py", "claims.py")
+# The folders whose code computes bandit results: their source is the cache's code version. Every
+# other folder only presents, checks or stores results, or is the language-model side; a test keeps
+# each folder of the package in one of the two lists.
+COMPUTING_FOLDERS = ("paper", "simulators", "stats", "stepsize", "studies")
+OTHER_FOLDERS = ("llm", "notebook", "infra", "_stored_results")
 
 
 def seed_llm_results(target: Path | None = None, stored: Path = STORED_LLM_RESULTS) -> int:
@@ -98,13 +98,14 @@ def source_hash(files, root, n: int = 12) -> str:
 
 
 def bandit_sources(package_dir=PACKAGE_DIR) -> list[Path]:
-    """The source files that compute bandit results: the package without ``llm/`` and
-    :data:`PRESENTATION`."""
+    """The source files that compute bandit results: every module under
+    :data:`COMPUTING_FOLDERS`, and every top-level module but the package's face and command line."""
     package_dir = Path(package_dir)
     out = []
     for path in sorted(package_dir.rglob("*.py")):
-        rel = path.relative_to(package_dir)
-        if rel.parts[0] != "llm" and rel.as_posix() not in PRESENTATION:
+        parts = path.relative_to(package_dir).parts
+        top_level = len(parts) == 1 and parts[0] not in ("__init__.py", "__main__.py")
+        if top_level or parts[0] in COMPUTING_FOLDERS:
             out.append(path)
     return out
 

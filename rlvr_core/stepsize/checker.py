@@ -4,7 +4,7 @@ Two ways to ask, both returning a :class:`StepSizeReport`:
 
 ``check_step_size`` — from statistics only (success rate J, response length T, per-token
 constants G and L, the algorithm). [derived] For the algorithm's population direction
-``w = c(J, T) g`` (``rlvr_core.directions.population_direction``) the companion's bound
+``w = c(J, T) g`` (``rlvr_core.paper.directions.population_direction``) the companion's bound
 (notebook 02, ``theory.companion_constant``)
 
     eta <= <w, g> / ((2 L_o + G_o^2) ||w||^2) = 1 / (c(J, T) (2 L_o + G_o^2))
@@ -32,9 +32,9 @@ from typing import Callable, Sequence
 
 import torch
 
-from .directions import ALGORITHMS, group_advantages, population_direction, response_weights
-from .gap import group_gap_weights
-from .validation import check_choice, check_int, check_positive, check_probability
+from rlvr_core.paper.directions import ALGORITHMS, group_advantages, population_direction, response_weights
+from rlvr_core.paper.gap import group_gap_weights
+from rlvr_core.infra.arguments import check_choice, check_int, check_positive, check_probability
 
 MOMENTS = ("worst_case", "martingale")
 

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import torch
 
-from . import theory
-from .policies import DTYPE
-from .sim import SimResult, _check_batch, gap_stats, simulate
-from .threads import few_threads
-from .thresholds import Bracket, first_failure
-from .validation import check_choice, check_grid, check_int, check_positive
+from rlvr_core.paper import theory
+from rlvr_core.paper.policies import DTYPE
+from rlvr_core.simulators.sim import SimResult, _check_batch, gap_stats, simulate
+from rlvr_core.infra.threads import few_threads
+from rlvr_core.stats.thresholds import Bracket, first_failure
+from rlvr_core.infra.arguments import check_choice, check_grid, check_int, check_positive
 
 __all__ = ["AGGREGATE_RULES", "NegativeControl", "aggregate_bound_run", "frozen_fraction",
            "negative_control"]

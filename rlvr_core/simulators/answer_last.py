@@ -14,13 +14,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .directions import ALGORITHMS, sampled_direction
-from .policies import DTYPE
-from .sim import grid_runs
-from .threads import few_threads
-from .token_policies import (_check_features, _lengths_tensor, curvature_bound, model_gap,
+from rlvr_core.paper.directions import ALGORITHMS, sampled_direction
+from rlvr_core.paper.policies import DTYPE
+from rlvr_core.simulators.sim import grid_runs
+from rlvr_core.infra.threads import few_threads
+from rlvr_core.paper.token_policies import (_check_features, _lengths_tensor, curvature_bound, model_gap,
                              model_success, start_theta)
-from .validation import check_choice, check_int, check_seed
+from rlvr_core.infra.arguments import check_choice, check_int, check_seed
 
 LENGTH_MODES = ("fixed", "uniform")
 SCHEDULES = ("constant", "failure_rate", "theorem1")

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import torch
 from torch.func import jvp
 
-from .policies import DTYPE
-from .threads import few_threads
-from .thresholds import Bracket, first_failure
-from .validation import check_grid, check_int, check_positive, check_probability, check_seed
+from rlvr_core.paper.policies import DTYPE
+from rlvr_core.infra.threads import few_threads
+from rlvr_core.stats.thresholds import Bracket, first_failure
+from rlvr_core.infra.arguments import check_grid, check_int, check_positive, check_probability, check_seed
 
 Z_FLOOR = -1e6  # absorbed (J = 0 in float64): the run is frozen
 

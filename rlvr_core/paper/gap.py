@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch.func import jacfwd, jacrev
 
-from .policies import DTYPE, ResponsePolicy
-from .validation import check_int, check_seed
+from rlvr_core.paper.policies import DTYPE, ResponsePolicy
+from rlvr_core.infra.arguments import check_int, check_seed
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def relative_error(estimate, reference) -> float:
 
 def finite_difference_curvature(policy: ResponsePolicy, theta, w, h: float = 1e-3) -> torch.Tensor:
     """Central second difference of logit J_q(theta + t w) at t = 0 (no autograd): ``[P]``."""
-    from .validation import check_positive
+    from rlvr_core.infra.arguments import check_positive
 
     check_positive("h", h)
     theta, w = policy.check_theta(theta), policy.check_theta(w)

@@ -27,7 +27,7 @@ from typing import Callable
 
 import torch
 
-from .validation import check_grid, check_int, check_probability, check_seed
+from rlvr_core.infra.arguments import check_grid, check_int, check_probability, check_seed
 
 DTYPE = torch.float64
 

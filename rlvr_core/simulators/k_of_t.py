@@ -17,10 +17,10 @@ import math
 
 import torch
 
-from .threads import few_threads
-from .thresholds import Bracket, first_failure
-from .token_policies import DTYPE, check_length, start_theta, token_probs
-from .validation import check_choice, check_probability
+from rlvr_core.infra.threads import few_threads
+from rlvr_core.stats.thresholds import Bracket, first_failure
+from rlvr_core.paper.token_policies import DTYPE, check_length, start_theta, token_probs
+from rlvr_core.infra.arguments import check_choice, check_probability
 
 RULES = ("majority", "all_correct")
 

@@ -21,9 +21,9 @@ import math
 import torch
 from torch.func import hessian, jacrev
 
-from .gap import score_matrix
-from .policies import DTYPE, ResponsePolicy, as_rewards
-from .validation import check_choice, check_int, check_positive, check_probability, check_seed
+from rlvr_core.paper.gap import score_matrix
+from rlvr_core.paper.policies import DTYPE, ResponsePolicy, as_rewards
+from rlvr_core.infra.arguments import check_choice, check_int, check_positive, check_probability, check_seed
 
 REWARD_RULES = ("all_correct", "answer_last")
 MAX_SEQUENCES = 200_000

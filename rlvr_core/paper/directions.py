@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from .validation import check_choice, check_int
+from rlvr_core.infra.arguments import check_choice, check_int
 
 # name -> (divide the advantage by the group std?, length weighting)
 ALGORITHMS = {

@@ -1,6 +1,6 @@
 """The step-size checker validated against exact computations on bandits (notebook 08's study).
 
-The tool itself lives in :mod:`rlvr_core.checker`; this module holds what checks it: the probe run
+The tool itself lives in :mod:`rlvr_core.stepsize.checker`; this module holds what checks it: the probe run
 on an enumerable policy, the exact one-step line search, and the comparison table over random
 log-linear bandits.
 """
@@ -10,18 +10,18 @@ import math
 
 import torch
 
-from .checker import StepSizeReport, check_step_size, probe_step_size
-from .directions import population_direction
-from .thresholds import Bracket, first_failure
-from .validation import check_grid, check_int, check_probability
+from rlvr_core.stepsize.checker import StepSizeReport, check_step_size, probe_step_size
+from rlvr_core.paper.directions import population_direction
+from rlvr_core.stats.thresholds import Bracket, first_failure
+from rlvr_core.infra.arguments import check_grid, check_int, check_probability
 
 
 def probe_policy(policy, theta, group_size: int, *, algorithm: str = "grpo_no_length",
                  seed: int = 0, learning_rate: float | None = None) -> StepSizeReport:
     """``probe_step_size`` on a ``ResponsePolicy`` (bandits, enumerated token models): draws
     ``group_size`` responses per prompt and probes the update they define."""
-    from .gap import sample_responses
-    from .validation import check_seed
+    from rlvr_core.paper.gap import sample_responses
+    from rlvr_core.infra.arguments import check_seed
 
     check_int("group_size", group_size, minimum=2)
     theta = policy.check_theta(theta).detach().clone().requires_grad_(True)
@@ -39,7 +39,7 @@ def one_step_threshold(policy, theta, w, etas, *, keep: float = 0.0) -> Bracket:
     for every grid step eta' <= eta (``keep=0``: J does not fall; ``keep=0.5``: the safe step of
     the checker). A ``thresholds.Bracket``: ``last_pass`` is that step (NaN if even the smallest
     step loses), ``first_fail`` NaN if the whole grid qualifies."""
-    from .gap import exact_gap, success_prob
+    from rlvr_core.paper.gap import exact_gap, success_prob
 
     etas = torch.as_tensor(etas, dtype=torch.float64)
     if etas.ndim != 1:
@@ -63,10 +63,10 @@ def compare_on_bandits(num_instances: int, group_sizes=(64, 1024), *, algorithm:
     keeps half the first-order gain (``exact``), all along the population direction."""
     import pandas as pd
 
-    from .gap import curvature_identity, exact_gap
-    from .policies import random_log_linear
-    from .theory import loglinear_constants
-    from .validation import check_seed
+    from rlvr_core.paper.gap import curvature_identity, exact_gap
+    from rlvr_core.paper.policies import random_log_linear
+    from rlvr_core.paper.theory import loglinear_constants
+    from rlvr_core.infra.arguments import check_seed
 
     n = check_int("num_instances", num_instances, minimum=1)
     check_seed("seed", seed)

@@ -26,8 +26,8 @@ import math
 
 import torch
 
-from .policies import DTYPE, ResponsePolicy
-from .validation import check_int, check_positive
+from rlvr_core.paper.policies import DTYPE, ResponsePolicy
+from rlvr_core.infra.arguments import check_int, check_positive
 
 
 

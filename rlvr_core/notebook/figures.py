@@ -9,9 +9,9 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 
-from . import provenance
-from .provenance import atomic_write_bytes, atomic_write_text, git_commit
-from .validation import check_choice
+from rlvr_core.infra import provenance
+from rlvr_core.infra.provenance import atomic_write_bytes, atomic_write_text, git_commit
+from rlvr_core.infra.arguments import check_choice
 
 FIGURE_DIR = provenance.FIGURE_DIR
 MANIFEST = "manifest.json"

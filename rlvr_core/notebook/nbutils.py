@@ -1,7 +1,7 @@
 """Small helpers for the notebooks' first and last cells."""
 from __future__ import annotations
 
-from .provenance import git_commit, package_versions
+from rlvr_core.infra.provenance import git_commit, package_versions
 
 PACKAGES = ("torch", "numpy", "scipy", "matplotlib", "seaborn", "pandas", "transformers", "trl",
             "papermill", "jupytext", "nbval")

@@ -1,0 +1,1 @@
+"""Infrastructure: argument checks, thread counts, provenance and the result cache."""

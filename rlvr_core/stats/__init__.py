@@ -1,0 +1,1 @@
+"""Statistics shared by the experiments: the threshold read of a sweep and small fits."""
