@@ -22,7 +22,7 @@ def test_binomial_tail_and_its_slope_match_scipy(T):
                               rtol=1e-10, atol=0)
         h = 1e-6
         fd = (stats.binom.sf(k - 1, T, q.numpy() + h) - stats.binom.sf(k - 1, T, q.numpy() - h)) / (2 * h)
-        assert np.allclose(kt.tail_slope(q, T, k).numpy(), fd, rtol=1e-5, atol=1e-9)
+        assert np.allclose(kt.binomial_tail_derivative(q, T, k).numpy(), fd, rtol=1e-5, atol=1e-9)
 
 
 @pytest.mark.parametrize("rule", kt.RULES)

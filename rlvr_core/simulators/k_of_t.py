@@ -50,7 +50,7 @@ def binomial_tail(q, T: int, k: int) -> torch.Tensor:
     return _log_pmf(*_log_q(q), T)[..., k:].logsumexp(-1).exp()
 
 
-def tail_slope(q, T: int, k: int) -> torch.Tensor:
+def binomial_tail_derivative(q, T: int, k: int) -> torch.Tensor:
     """d/dq P(Bin(T, q) >= k) = T P(Bin(T-1, q) = k-1)."""
     q = torch.as_tensor(q, dtype=DTYPE)
     if T == 1:
