@@ -100,3 +100,41 @@ def test_quadratic_logit_constant_step_needs_the_min_with_one_over_a():
     z = res.log_odds[:, :, 0]
     assert z[-1, 0] < z[0, 0]
     assert z[-1, 1] >= z[0, 1] + 40 * min(1 / a, one_step) - 1e-9
+
+
+def test_stability_step_matches_the_full_hessian_and_is_below_eta1():
+    """2/lambda_max(-Hessian of z) from Hessian-vector products (a Krylov basis) equals the
+    eigen-decomposition of the full autograd Hessian, and is at most eta_1 = 2|g|^2/(-kappa)."""
+    from rlvr_core.simulators.mlp_threshold import predicted_no_loss_step, stability_step
+
+    inst = random_mlp_instances(6, 2, num_responses=5, feature_dim=3, hidden=4, seed=5)
+    I, S, d = inst.theta0.shape
+    phi = inst.phi.repeat_interleave(S, 0)
+    r = inst.rewards.repeat_interleave(S, 0)
+    th = inst.theta0.reshape(I * S, d)
+    step, lam = stability_step(phi, r, th, inst.hidden, krylov_dim=12)
+    exact = []
+    for b in range(I * S):
+        H = torch.autograd.functional.hessian(
+            lambda t: batched_log_odds(phi[b:b + 1], r[b:b + 1], t[None], inst.hidden)[0], th[b])
+        exact.append(torch.linalg.eigvalsh(-H).max())
+    exact = torch.stack(exact)
+    assert torch.allclose(lam, exact, rtol=1e-4, atol=1e-8), (lam, exact)
+    eta1, _, _ = predicted_no_loss_step(phi, r, th, inst.hidden)
+    assert (step <= eta1 * (1 + 1e-6)).all()
+    # negative control: a basis too small to span the top eigenvector underestimates lambda_max
+    small, _ = stability_step(phi, r, th, inst.hidden, krylov_dim=2)
+    assert (small >= step * (1 - 1e-9)).all() and (small > step * 1.01).any()
+
+
+def test_stability_step_of_a_quadratic_log_odds_is_one_over_a():
+    """On z = y - a x^2 (notebook 03's quadratic-logit bandit) -Hessian = diag(2a, 0): the step is
+    exactly 1/a, the exact collapse threshold, while eta_1 = 1/a + 1/(4 a^3 x0^2) exceeds it."""
+    a, x0 = 1.5, 0.7
+    H = torch.autograd.functional.hessian(lambda t: t[1] - a * t[0] ** 2,
+                                          torch.tensor([x0, 0.0], dtype=torch.float64))
+    lam = torch.linalg.eigvalsh(-H).max()
+    g = torch.tensor([-2 * a * x0, 1.0], dtype=torch.float64)
+    eta1 = 2 * (g @ g) / (g @ -H @ g)
+    assert math.isclose(2 / float(lam), 1 / a, rel_tol=1e-12)
+    assert math.isclose(float(eta1), 1 / a + 1 / (4 * a ** 3 * x0 ** 2), rel_tol=1e-12)

@@ -12,6 +12,9 @@ the N responses:
 Prediction from theta_0 only [derived]: along w = g, the second-order model of the log-odds is
 z(theta_0 + eta g) ~ z_0 + eta |g|^2 + eta^2 kappa / 2 with kappa = d^2/dt^2 z(theta_0 + t g);
 when kappa < 0 it stops gaining (no-loss step) at eta_1 = 2 |g|^2 / (-kappa) (+inf when kappa >= 0).
+A second predictor is the gradient-ascent stability step 2 / lambda_max(-nabla^2 z) (``stability_step``):
+it is at most eta_1 (the Rayleigh quotient along g is at most lambda_max) and equals the exact
+threshold 1/a on the quadratic-logit bandit, where eta_1 = 1/a + 1/(4 a^3 x_0^2) does not.
 The measurement is the multi-step constant-step run: a run at step eta *fails* when it ends below
 its start (z_K < z_0); the measured threshold is the first-failure bracket on the eta grid
 (``thresholds.first_failure``).
@@ -91,6 +94,60 @@ def predicted_no_loss_step(phi, r, theta0, hidden):
     return eta1, gn2, kappa
 
 
+def hessian_vector_product(phi, r, theta, v, hidden) -> torch.Tensor:
+    """(nabla^2 z_b) v_b for every run b by double backward (runs are independent): ``[B, d]``."""
+    with torch.enable_grad():
+        th = theta.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(batched_log_odds(phi, r, th, hidden).sum(), th, create_graph=True)
+        (hv,) = torch.autograd.grad((g * v).sum(), th)
+    return hv
+
+
+def stability_step(phi, r, theta0, hidden, *, krylov_dim: int = 40, seed: int = 0):
+    """The gradient-ascent stability step 2 / lambda_max(-nabla^2 z) at theta_0, per run ``[B]``
+    (``+inf`` where -nabla^2 z has no positive eigenvalue), and lambda_max itself.
+
+    Only Hessian-vector products are used (so it scales to models whose Hessian is never formed):
+    Rayleigh-Ritz on a Krylov basis built from them (Lanczos with full re-orthogonalisation), which
+    unlike plain power iteration needs no shift when a negative eigenvalue dominates and converges
+    fast when the top eigenvalues are close. With ``krylov_dim >= d`` the basis spans the space and
+    the value is exact; the tests hold it against the full Hessian."""
+    m = min(check_int("krylov_dim", krylov_dim, minimum=1), theta0.shape[-1])
+    gen = torch.Generator().manual_seed(check_seed("seed", seed))
+    with few_threads(phi.numel() * hidden):
+        lam = _top_ritz_value(lambda v: -hessian_vector_product(phi, r, theta0, v, hidden),
+                              *theta0.shape, m, gen)
+    step = torch.where(lam > 0, 2 / lam.clamp_min(1e-300), torch.full_like(lam, math.inf))
+    return step, lam
+
+
+def _orthogonalise(w, Q):
+    for _ in range(2):  # twice is enough in floating point ("twice is enough", Kahan)
+        w = w - torch.einsum("bj,bjd->bd", torch.einsum("bjd,bd->bj", Q, w), Q)
+    return w
+
+
+def _top_ritz_value(apply, B: int, d: int, m: int, gen) -> torch.Tensor:
+    """Largest eigenvalue of Q^T A Q over an m-dim orthonormal Krylov basis Q of the symmetric
+    operator ``apply`` (batched ``[B, d] -> [B, d]``); a basis that closes early is continued with
+    a random direction, which keeps Q^T A Q a valid Rayleigh-Ritz matrix."""
+    Q = torch.zeros(B, m, d, dtype=DTYPE)
+    AQ = torch.zeros(B, m, d, dtype=DTYPE)
+    v = torch.randn(B, d, generator=gen, dtype=DTYPE)
+    v = v / v.norm(dim=-1, keepdim=True)
+    for j in range(m):
+        Q[:, j], AQ[:, j] = v, apply(v)
+        if j + 1 == m:
+            break
+        w = _orthogonalise(AQ[:, j], Q[:, : j + 1])
+        fresh = _orthogonalise(torch.randn(B, d, generator=gen, dtype=DTYPE), Q[:, : j + 1])
+        scale = AQ[:, j].norm(dim=-1, keepdim=True).clamp_min(1e-300)
+        w = torch.where(w.norm(dim=-1, keepdim=True) > 1e-10 * scale, w, fresh)
+        v = w / w.norm(dim=-1, keepdim=True)
+    T = torch.einsum("bid,bjd->bij", Q, AQ)
+    return torch.linalg.eigvalsh((T + T.transpose(1, 2)) / 2)[..., -1]
+
+
 def simulate_mlp(phi, r, theta0, etas, num_steps: int, hidden: int) -> torch.Tensor:
     """Constant-step w = g dynamics of B MLP policies at once; returns the log-odds ``[K+1, B]``.
     ``etas`` ``[B]``. A run whose z fell below ``Z_FLOOR`` (or whose update is not finite) is
@@ -155,6 +212,7 @@ class ThresholdSweep:
     bracket: Bracket
     passed: torch.Tensor   # [I, S, E]
     z: torch.Tensor
+    eta_stability: torch.Tensor   # 2 / lambda_max(-nabla^2 z) at the start, [I, S]
 
     @property
     def ratio(self) -> torch.Tensor:
@@ -173,6 +231,7 @@ def sweep_mlp_threshold(inst: MLPInstances, etas, num_steps: int) -> ThresholdSw
     r_r = inst.rewards[:, None].expand(I, S, -1).reshape(I * S, -1)
     th = inst.theta0.reshape(I * S, d)
     eta1, gn2, kappa = predicted_no_loss_step(phi_r, r_r, th, inst.hidden)
+    eta_stab, _ = stability_step(phi_r, r_r, th, inst.hidden)
     B = E * I * S
     z = simulate_mlp(phi_r.repeat(E, 1, 1), r_r.repeat(E, 1), th.repeat(E, 1),
                      grid.repeat_interleave(I * S), num_steps, inst.hidden)
@@ -180,7 +239,7 @@ def sweep_mlp_threshold(inst: MLPInstances, etas, num_steps: int) -> ThresholdSw
     assert B == E * I * S
     passed = (z[-1] >= z[0]).permute(1, 2, 0)  # [I, S, E]
     return ThresholdSweep(grid, eta1.reshape(I, S), kappa.reshape(I, S), gn2.reshape(I, S),
-                          first_failure(passed, grid), passed, z)
+                          first_failure(passed, grid), passed, z, eta_stab.reshape(I, S))
 
 
 def bootstrap_geomean(values, *, n_boot: int = 2000, level: float = 0.9, seed: int = 0,
@@ -208,5 +267,6 @@ def bootstrap_geomean(values, *, n_boot: int = 2000, level: float = 0.9, seed: i
 
 
 __all__ = ["MLPInstances", "ThresholdSweep", "batched_log_odds", "bootstrap_geomean",
-           "curvature_along", "log_odds_and_gap", "mlp_dim", "predicted_no_loss_step",
+           "curvature_along", "hessian_vector_product", "log_odds_and_gap", "mlp_dim",
+           "predicted_no_loss_step", "stability_step",
            "random_mlp_instances", "simulate_mlp", "sweep_mlp_threshold"]
