@@ -7,7 +7,7 @@
 # own words, and the map from each of its claims to the notebook that proves and measures it.
 # **Run time (default profile, 2-core laptop): a few seconds.**
 
-# %%
+# %% tags=["hide-input"]
 # Setup. On Colab (or wherever RLVR_INSTALL names a pip source), install the companion first.
 import os
 import subprocess
@@ -17,10 +17,8 @@ if "google.colab" in sys.modules or os.environ.get("RLVR_INSTALL"):
     source = os.environ.get("RLVR_INSTALL") or "git+https://github.com/rlvr-companion/rlvr-gradient-gap"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"rlvr-core @ {source}"],
                    check=True)
-
 import pandas as pd
-from IPython.display import Markdown, display
-
+from IPython.display import display_markdown
 from rlvr_core.notebook.claims import claims_markdown_table, figure_table
 from rlvr_core.notebook.nbutils import versions
 from rlvr_core.infra.arguments import check_profile
@@ -28,7 +26,8 @@ from rlvr_core.infra.arguments import check_profile
 # %% tags=["parameters"]
 PROFILE = "default"  # "default" or "full" (this notebook does the same in both)
 
-# %%
+# %% tags=["hide-input"]
+# Validate the parameter (a bad papermill -p value stops here); nothing here depends on its size.
 check_profile(PROFILE)
 
 # %% [markdown]
@@ -85,7 +84,7 @@ check_profile(PROFILE)
 # registry is listed too).
 
 # %%
-display(Markdown(claims_markdown_table(link_prefix="")))
+display_markdown(claims_markdown_table(link_prefix=""), raw=True)  # the registry's own table
 pd.set_option("display.max_colwidth", 90)
 figure_table()
 
