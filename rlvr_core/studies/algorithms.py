@@ -109,7 +109,7 @@ def population_verdict(pop: dict) -> str:
     z = max(float(np.max(v)) for v in pop["z"].values())
     ratios = tab.loc[tab["std"], "ratio"]
     agree = z <= Z_MAX
-    return (f"[measured] The sampled means of the no-std algorithms "
+    return ("[measured] The sampled means of the no-std algorithms "
             + (f"agree with (G-1)/G times the population formula (largest distance {z:.2g} "
                f"standard errors, allowed {Z_MAX:g})" if agree else
                f"do NOT agree with (G-1)/G times the population formula ({z:.2g} standard errors, "
