@@ -31,20 +31,20 @@
 # **[derived]** or **[measured]**.
 
 # %% tags=["hide-input"]
+# Setup. On Colab (or wherever RLVR_INSTALL names a pip source), install the companion first.
 import os
 import subprocess
 import sys
+
 if "google.colab" in sys.modules or os.environ.get("RLVR_INSTALL"):
     source = os.environ.get("RLVR_INSTALL") or "git+https://github.com/rlvr-companion/rlvr-gradient-gap"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"rlvr-core @ {source}"], check=True)
-
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"rlvr-core @ {source}"],
+                   check=True)
 import math
 from rlvr_core.checks import expect
 from rlvr_core.figures import set_style
 from rlvr_core.nbutils import versions
 from rlvr_core.studies import stagnation as study
-from rlvr_core.tokens import curvature_bound
-from rlvr_core.validation import check_profile
 set_style()
 
 # %% tags=["parameters"]
@@ -57,7 +57,7 @@ VOCAB = 8             # tokens on the circle
 
 # %% tags=["hide-input"]
 # Validate the parameters (a bad papermill -p value stops here), the features, the sizes.
-check_profile(PROFILE)
+study.check_profile(PROFILE)
 PHI = study.check_parameters(SEED, J0, LENGTH, GROUP_SIZE, VOCAB)
 S = study.sizes(PROFILE)
 
@@ -131,7 +131,7 @@ print(study.stagnation_verdict(st))
 
 # %% tags=["hide-cell"]
 adv_std, adv_raw = study.single_failure_advantages(GROUP_SIZE)
-C = curvature_bound(PHI)
+C = study.cap_curvature(PHI)
 print(study.advantages_line(GROUP_SIZE, adv_std, adv_raw, C))
 
 # %% tags=["hide-cell"]
@@ -356,30 +356,31 @@ assert expect("far-failure bandits: one-step safe eta along g >= the derived 8/D
        study.far_ratios(ff), at_least=1.0,
        why="derived bound (theorem check); one grid ratio for the grid's resolution")
 
-# %% tags=["hide-cell"]
-fig = study.plot_far_failures(ff, ss, S)
-study.show(fig, "safe_step_far_failures", claim="P5",
-           params={"far_radius": S.far_radius, "instances": S.p5_instances, "seed": SEED},
-           caption="One-step safe step along g for bandits with a far incorrect response: bounded "
-           "below by 8/D-^2 at every J (dotted), no (1-J) shrinkage.")
-
-# %% tags=["hide-cell"]
-print(study.far_verdict(ff, ss))
-
 # %% [markdown]
 # ## What we could not reproduce
 #
 # - **[measured]** The safe step shrinking with $1-J$ (P5) for exact one-step updates: along $g$ it
 #   is nearly flat, along REINFORCE and GRPO it grows (§3, exponents printed there). In full sampled
 #   runs the threshold changes little with $J_0$, and with a far incorrect response the step stays
-#   above a $J$-independent floor $8/(D^-)^2$ (§3, folded). The $(1-J)$ factor appears only as a
-#   sufficient condition; a model that shows it needs failure scores that *grow* as $J\to1$, which
-#   fixed bounded features cannot give and which we could not build here.
+#   above a $J$-independent floor $8/(D^-)^2$ (§3, folded, and the figure below). The $(1-J)$
+#   factor appears only as a sufficient condition; a model that shows it needs failure scores that
+#   *grow* as $J\to1$, which fixed bounded features cannot give and which we could not build here.
 # - **[measured]** Stagnation caused by rare failures near $J\approx1$ (mechanism 2 of §1): in these
 #   runs the plateau comes from early absorption.
 # - **[measured]** A single run whose training accuracy over many prompts stalls strictly between
 #   0 and 1 (§2): with shared parameters runs converge or are absorbed as a whole.
-#
+
+# %%
+fig = study.plot_far_failures(ff, ss, S)
+study.show(fig, "safe_step_far_failures", claim="P5",
+           params={"far_radius": S.far_radius, "instances": S.p5_instances, "seed": SEED},
+           caption="One-step safe step along g for bandits with a far incorrect response: bounded "
+           "below by 8/D-^2 at every J (dotted), no (1-J) shrinkage.")
+
+# %%
+print(study.far_verdict(ff, ss))
+
+# %% [markdown]
 # ## Exercises
 #
 # 1. Set `J0=0.5`. Predict whether fewer runs are absorbed at $\eta=100$.

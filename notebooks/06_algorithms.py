@@ -30,19 +30,20 @@
 # **Run time (default profile, 2-core laptop): about 20 s.** Statements are labelled **[paper]**, **[derived]** or **[measured]**.
 
 # %% tags=["hide-input"]
+# Setup. On Colab (or wherever RLVR_INSTALL names a pip source), install the companion first.
 import os
 import subprocess
 import sys
+
 if "google.colab" in sys.modules or os.environ.get("RLVR_INSTALL"):
     source = os.environ.get("RLVR_INSTALL") or "git+https://github.com/rlvr-companion/rlvr-gradient-gap"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"rlvr-core @ {source}"], check=True)
-
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"rlvr-core @ {source}"],
+                   check=True)
 from rlvr_core.checks import expect
 from rlvr_core.directions import ALGORITHM_LABELS
 from rlvr_core.figures import set_style
 from rlvr_core.nbutils import versions
 from rlvr_core.studies import algorithms as study
-from rlvr_core.validation import check_profile
 set_style()
 
 # %% tags=["parameters"]
@@ -57,7 +58,7 @@ LEVEL = 0.8          # eta*: the largest eta whose runs end, on average, at J >=
 
 # %% tags=["hide-input"]
 # Validate the parameters (a bad papermill -p value stops here), the features, the sizes.
-check_profile(PROFILE)
+study.check_profile(PROFILE)
 PHI, THETA0 = study.check_parameters(SEED, J0, LEVEL, MAX_LENGTH, FIXED_LENGTH, GROUP_SIZE, VOCAB)
 S = study.sizes(PROFILE)
 

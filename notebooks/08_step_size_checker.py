@@ -18,19 +18,20 @@
 # defined in notebook 00.
 
 # %% tags=["hide-input"]
+# Setup. On Colab (or wherever RLVR_INSTALL names a pip source), install the companion first.
 import os
 import subprocess
 import sys
+
 if "google.colab" in sys.modules or os.environ.get("RLVR_INSTALL"):
     source = os.environ.get("RLVR_INSTALL") or "git+https://github.com/rlvr-companion/rlvr-gradient-gap"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"rlvr-core[llm] @ {source}"], check=True)
-
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"rlvr-core[llm] @ {source}"],
+                   check=True)
 from rlvr_core.checker import check_step_size
 from rlvr_core.checks import expect
 from rlvr_core.figures import set_style
 from rlvr_core.nbutils import versions
 from rlvr_core.studies import step_size_checker as study
-from rlvr_core.validation import check_profile
 set_style()
 
 # %% tags=["parameters"]
@@ -40,7 +41,7 @@ NUM_BANDITS = 48      # random bandit instances in section 2
 
 # %% tags=["hide-input"]
 # Validate the parameters (a bad papermill -p value stops here) and derive the sizes.
-check_profile(PROFILE)
+study.check_profile(PROFILE)
 study.check_parameters(SEED, NUM_BANDITS)
 S = study.sizes(PROFILE)
 GROUP_SIZES = S.group_sizes

@@ -28,7 +28,7 @@ from ..length_scaling import safe_step_along_gap, tail_slope
 from ..multi_prompt import prompt_angles, simulate_multi_prompt
 from ..policies import LogLinearPolicy
 from ..thresholds import first_failure
-from ..tokens import (circle_token_features, loglog_slope, model_gap, model_success,
+from ..tokens import (circle_token_features, curvature_bound, loglog_slope, model_gap, model_success,
                       one_step_safe_eta, start_theta, summarise_runs, sweep_answer_last)
 from ..validation import check_grid, check_int, check_probability, check_profile, check_seed
 
@@ -104,6 +104,12 @@ def single_failure_advantages(group_size: int) -> tuple[float, float]:
     one_failure[0] = 0
     return (float(group_advantages(one_failure, True)[0]),
             float(group_advantages(one_failure, False)[0]))
+
+
+def cap_curvature(phi) -> float:
+    """C = diam(Phi)^2 / 4: the lower bound -C|w|^2 on the curvature of logit J along w that the
+    Theorem-1 step cap divides by."""
+    return curvature_bound(phi)
 
 
 def stagnation_runs(phi, j0, length, group_size, s: Sizes, seed: int):
