@@ -269,6 +269,28 @@ def test_warm_start_weights_do_not_depend_on_the_thread_count(tmp_path):
     assert hashes[0] == hashes[1]
 
 
+def test_warm_start_seed_sets_the_starting_weights_and_the_run_key(tmp_path, monkeypatch):
+    """RunConfig.warm_start_seed reaches the warm start: two seeds give two starting-weight hashes
+    (the same seed twice, one), two run keys, and seed 0 keeps every committed key."""
+    from rlvr_core.llm import models, start_model
+    from rlvr_core.llm.config import RunConfig
+    from rlvr_core.provenance import file_hash
+
+    kw = dict(max_steps=3, check_every=3, batch_size=32, target=0.99)
+    weights = {s: file_hash(warm_start_tiny(2, seed=s, cache_dir=tmp_path / f"s{s}", **kw)
+                            / "model.safetensors") for s in (0, 1)}
+    again = file_hash(warm_start_tiny(2, seed=1, cache_dir=tmp_path / "again", **kw) / "model.safetensors")
+    assert weights[0] != weights[1] and again == weights[1]
+    seen = []
+    monkeypatch.setattr(models, "warm_start_tiny", lambda *a, **k: seen.append(k["seed"]) or tmp_path)
+    start_model.resolve_model(RunConfig(warm_start_seed=3).validate())
+    assert seen == [3]
+    assert RunConfig(warm_start_seed=0).key() == RunConfig().key() != RunConfig(warm_start_seed=1).key()
+    assert "warm_start_seed" not in RunConfig().stable_dict()
+    with pytest.raises(ValueError, match="warm_start_seed"):
+        RunConfig(model="smollm2", warm_start_seed=1).validate()
+
+
 def test_seed_rule_threshold_bracket_and_ci():
     from rlvr_core.llm.sweeps import stable_fraction, threshold_ci, warm_start_J0
 

@@ -83,6 +83,8 @@ class RunConfig:
     eval_gap: bool = False               # also the independent Gradient-Gap estimate there
     eval_start: bool = True              # evaluate before the first update too (False: the
                                          # starting model's success is measured once, shared)
+    warm_start_seed: int = 0             # model "tiny": seed of its supervised warm start (the
+                                         # starting weights); ``seed`` seeds the GRPO run itself
     # ---- bookkeeping (never part of the key: they do not change what is trained) ----
     report_to: str = "none"              # "tensorboard" (offline), "none", "wandb", ...
     output_dir: str | None = None        # checkpoints, TensorBoard logs, metrics.jsonl (None: temp)
@@ -97,7 +99,7 @@ class RunConfig:
     ADDED_FIELDS = ("dataset_path", "dataset_name", "dataset_config", "dataset_split",
                     "prompt_style", "torch_dtype", "vllm_importance_sampling_correction",
                     "gap_mode", "gap_proj_dim", "eval_problems", "eval_samples", "eval_gap",
-                    "eval_start")
+                    "eval_start", "warm_start_seed")
     # Bookkeeping that does not change what is trained: never part of the key.
     OPERATIONAL_FIELDS = ("report_to", "output_dir", "save_strategy", "save_steps",
                           "save_total_limit", "resume_from_checkpoint", "metrics_jsonl")
@@ -124,6 +126,10 @@ class RunConfig:
         check_int("digits", self.digits, minimum=1, maximum=3)
         check_int("dataset_size", self.dataset_size, minimum=1)
         check_seed("seed", self.seed)
+        check_seed("warm_start_seed", self.warm_start_seed)
+        if self.warm_start_seed and self.model != "tiny":
+            raise ValueError(f"warm_start_seed={self.warm_start_seed} is invalid for model="
+                             f"{self.model!r}: only the tiny model is warm-started here (keep 0)")
         check_choice("use_cpu", self.use_cpu, (None, True, False))
         check_choice("prompt_style", self.prompt_style, PROMPT_STYLES)
         if self.torch_dtype != "float32":

@@ -20,7 +20,7 @@ def resolve_model(cfg: RunConfig) -> Path | str:
     if cfg.model == "tiny":
         from .models import warm_start_tiny
         return warm_start_tiny(cfg.scratch_len, digits=cfg.digits, num_problems=cfg.num_problems,
-                               target=cfg.warm_start_target)
+                               target=cfg.warm_start_target, seed=cfg.warm_start_seed)
     if cfg.model == "smollm2":
         from .smollm2 import convert_smollm2
         return convert_smollm2()
