@@ -169,3 +169,15 @@ def test_evidence_and_prediction_sentences_quote_their_counts():
     d = SimpleNamespace(start={"mean_length": 40.3})
     pred = smol_len.prediction_sentence(d)
     assert "40.3 tokens" in pred and "3.18" in pred and "3.64 to 5.67" in pred and "[2.0, 10.2]" in pred
+
+
+def test_the_warm_start_seed_reaches_every_config_and_seed_0_keeps_the_committed_keys():
+    from rlvr_core.llm.store import result_path
+    from rlvr_core.llm.sweeps import tiny_all_configs, tiny_plan
+
+    S = tiny_plan("default")
+    committed = [result_path(c) for cs in tiny_all_configs(S).values() for c in cs]
+    assert [result_path(c) for cs in grpo_tiny.configs(S).values() for c in cs] == committed
+    other = [c for cs in grpo_tiny.configs(S, warm_start_seed=1).values() for c in cs]
+    assert all(c.warm_start_seed == 1 for c in other)
+    assert not set(map(result_path, other)) & set(committed)   # another start: other runs

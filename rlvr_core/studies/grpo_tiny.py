@@ -7,6 +7,7 @@ The threshold rule is ``rlvr_core.llm.sweeps``'s (fixed before the runs); this m
 arranges its inputs and words its outputs."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from types import SimpleNamespace
 
@@ -44,9 +45,12 @@ def sizes(profile: str) -> dict:
     return tiny_plan(profile)
 
 
-def configs(S: dict) -> dict:
-    """{(set, scratch_len): [RunConfig]} for every run the notebook reads."""
-    return tiny_all_configs(S)
+def configs(S: dict, warm_start_seed: int = 0) -> dict:
+    """{(set, scratch_len): [RunConfig]} for every run the notebook reads, each starting from the
+    warm start of ``warm_start_seed`` (0: the committed runs' start; another seed is another
+    starting model, so its runs are trained when first read)."""
+    return {key: [dataclasses.replace(c, warm_start_seed=warm_start_seed) for c in cfgs]
+            for key, cfgs in tiny_all_configs(S).items()}
 
 
 def sizes_line(S: dict, cfgs: dict) -> str:
