@@ -15,7 +15,7 @@ def _parser() -> argparse.ArgumentParser:
     lr = sub.add_parser("check-lr", help="the theory's guaranteed learning rate for RLVR with plain SGD",
                         description="The theory's sufficient bound on the learning rate of a "
                                     "policy-gradient update, from statistics (companion's bound, "
-                                    "notebook 08): a guarantee from the constants given, not a "
+                                    "notebook 10): a guarantee from the constants given, not a "
                                     "recommendation. To measure the largest safe rate of a GRPO run, "
                                     "use python -m rlvr_core.llm.range_test.")
     lr.add_argument("--success-rate", type=float, required=True, help="current success rate J in (0, 1)")

@@ -5,7 +5,7 @@
     python scripts/cap128_midpoints.py evaluate    # the rule applied to every stored 128-token run
 
 The prediction and the rule are in docs/preregistration/smollm2_cap128_midpoints.md, committed
-before the first midpoint run; the rule lives in rlvr_core.llm.midpoints (notebook 07 reads the
+before the first midpoint run; the rule lives in rlvr_core.llm.midpoints (notebook 09 reads the
 same one) and is never changed after the runs are seen.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from rlvr_core.llm.sweeps import SMOLLM2_LONG_CAP, smollm2_long_plan, smollm2_ru
 
 
 def start_cut() -> float:
-    """J0 - 2 s.e.: the starting model's success on notebook 07's evaluation set at this cap."""
+    """J0 - 2 s.e.: the starting model's success on notebook 08's evaluation set at this cap."""
     j0 = starting_success(smollm2_long_plan()[0], compute=False)
     return j0["success"] - mp.SE_MULT * j0["se"]
 

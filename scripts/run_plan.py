@@ -3,11 +3,11 @@ results/llm/<model>/<key>.json as soon as it finishes (resumable: stored runs ar
 
     RLVR_TORCH_THREADS=1 nohup .venv/bin/python scripts/run_plan.py smollm2_seeds > build/plan.log 2>&1 &
 
-Plans: smollm2 (notebook 07's SmolLM2 set), smollm2_seeds (two more seeds per grpo rate),
+Plans: smollm2 (notebook 08's SmolLM2 set), smollm2_seeds (two more seeds per grpo rate),
 smollm2_dr_grpo (dr_grpo on the grpo grid, three seeds), smollm2_adamw (AdamW, clipping off and
 1.0, two seeds, at SMOLLM2_ADAMW_LRS), smollm2_adamw_ramp (the exponential range test with AdamW,
 which chose those rates), smollm2_fine (the midpoint of each setting's bracket), smollm2_long
-(grpo and dr_grpo at a 128-token cap), tiny (notebook 07's tiny-model set). Commit the new result
+(grpo and dr_grpo at a 128-token cap, notebook 09), tiny (notebook 07's tiny-model set). Commit the new result
 files when it is done. ``--workers N`` runs N runs at a time in separate processes (a GPU, or a
 many-core machine; on a 2-core machine one process per core is what the plans were timed with);
 ``--reverse`` starts from the plan's end, so a second job on the same plan meets the first.

@@ -165,7 +165,7 @@ def test_tiny_grpo_run_attempts_no_network_connection(offline_run):
 
 def test_new_run_records_its_provenance(offline_run):
     prov = offline_run[0]["provenance"]
-    # the keys notebook 07 reads from old files, plus the ones recorded since
+    # the keys notebooks 07-09 read from old files, plus the ones recorded since
     assert {"commit", "versions", "seconds_per_step", "torch_threads"} <= set(prov)
     assert {"dirty", "cpu", "weights"} <= set(prov)
     assert prov["versions"]["trl"] and prov["cpu"]["cpu_capability"]

@@ -26,11 +26,11 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-# notebook -> does a SEED change stay cheap? (08's SEED also keys a cached language-model line
+# notebook -> does a SEED change stay cheap? (10's SEED also keys a cached language-model line
 # search, which another seed would recompute for minutes: only the CPU path is perturbed there)
 SAMPLED = {"01_gradient_gap": True, "02_convergence": True, "03_collapse_threshold": True,
            "04_length_scaling": True, "05_success_rate_and_stagnation": True,
-           "06_algorithms": True, "08_step_size_checker": False}
+           "06_algorithms": True, "10_step_size_checker": False}
 PATHS = ("default", "avx2", "avx512")  # ATen's CPU vector paths, weakest first
 
 

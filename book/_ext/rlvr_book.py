@@ -165,7 +165,8 @@ def claims_page() -> str:
     for c in claims:
         figs = ", ".join(f"{{ref}}`{f} <fig-{f}>`" if f in in_gallery else f"`{f}` (not built yet)"
                          for f in c.figures) or "—"
-        lines.append(f"| {c.id} | {_cell(c.title)} | {{doc}}`{c.notebook}` | {figs} | "
+        nbs = ", ".join(f"{{doc}}`{nb}`" for nb in c.notebooks)
+        lines.append(f"| {c.id} | {_cell(c.title)} | {nbs} | {figs} | "
                      f"**{c.status}**: {_cell(c.status_note)} |")
     lines += ["", "## Theorems, propositions and definitions", "",
               "Every statement that a notebook labels **[paper]** (the paper's claim, in our words) or "

@@ -56,7 +56,7 @@ OTHER_FOLDERS = ("llm", "notebook", "infra", "_stored_results")
 
 def seed_llm_results(target: Path | None = None, stored: Path = STORED_LLM_RESULTS) -> int:
     """Copy the language-model results shipped with an installed package into ``target`` (the
-    working folder's results/llm), so notebooks 07 and 08 re-plot them instead of recomputing
+    working folder's results/llm), so notebooks 07-10 re-plot them instead of recomputing
     hours of runs. Files already there are kept. Returns the number of files copied."""
     target = Path(target or LLM_RESULTS_DIR)
     if not stored.is_dir():

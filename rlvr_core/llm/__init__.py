@@ -15,7 +15,7 @@ GPU, processes, provenance), ``store`` (the one result store under ``results/llm
 switch), ``callback`` (Gradient-Gap ``TrainerCallback``), ``evaluation`` (a fixed evaluation set),
 ``runner`` (GRPO on TRL's ``GRPOTrainer``), ``train`` (``python -m rlvr_core.llm.train --config
 ...``), ``range_test`` (GRPO learning-rate range test), ``probe`` (one-step line search),
-``sweeps`` (notebook 07's run plans and the threshold rule), ``midpoints`` (the cap-128
+``sweeps`` (the run plans of notebooks 07-09 and the threshold rule), ``midpoints`` (the cap-128
 pre-registered test), ``engines`` (checks of the accelerate launch files).
 """
 import os

@@ -1,7 +1,7 @@
 """The pre-registered SmolLM2 test at the 128-token cap: its prediction, its rule and its verdict.
 
 Fixed in ``docs/preregistration/smollm2_cap128_midpoints.md`` before the midpoint runs started;
-``scripts/cap128_midpoints.py`` (runs) and notebook 07 (report) both read it from here, so the
+``scripts/cap128_midpoints.py`` (runs) and notebook 09 (report) both read it from here, so the
 rule cannot drift between the two. Nothing in this module may change after the runs are seen.
 """
 from __future__ import annotations

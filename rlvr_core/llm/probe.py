@@ -5,7 +5,7 @@ run's starting model (the same model, task, temperature and completion length as
 them with the task's verifier, and hands their sequence log-probabilities to
 ``rlvr_core.stepsize.checker.probe_step_size`` with the update direction that the run's ``loss_type``
 defines. The predicted safe step is a learning rate for plain SGD without clipping (the setting of
-the theory runs in notebook 07). Approximations, stated in the report: TRL divides by the
+the theory runs in notebooks 07-09). Approximations, stated in the report: TRL divides by the
 unbiased group std (ours: the population std, a factor sqrt((G-1)/G)), and DAPO/BNPO normalise by
 the tokens of the whole batch (ours: per group).
 """

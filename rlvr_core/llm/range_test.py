@@ -19,7 +19,7 @@ the learning rate geometrically at every optimizer step and stops the run once t
 has stayed below the start's for ``patience`` steps (add ``--exponential`` to the CLI; in your own
 script pass it to ``GRPOTrainer(callbacks=[...])``). It costs one short run per seed instead of a grid
 (the answer is the median over seeds), and reads a different thing: every rate acts for one step on a model already moved by the smaller
-ones. Notebook 08 compares both with the measured sweeps.
+ones. Notebook 10 compares both with the measured sweeps.
 
     python -m rlvr_core.llm.range_test --config configs/tiny.yaml --lrs 0.001:10:25 --exponential
 """

@@ -1,4 +1,4 @@
-"""Named run sets of notebook 07 (so the notebook, the background jobs and the benchmark share
+"""Named run sets of notebooks 07-09 (so the notebook, the background jobs and the benchmark share
 them), and the analysis of a learning-rate sweep: final success, collapse, measured threshold."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from rlvr_core.stats.fit import mean_ci  # noqa: F401  (re-exported: notebook 07 imports it from here)
+from rlvr_core.stats.fit import mean_ci  # noqa: F401  (re-exported: rlvr_core.studies.grpo_tiny imports it from here)
 from rlvr_core.stats.thresholds import Bracket, bootstrap_bracket, bracket_from_seeds, first_failure
 from rlvr_core.infra.arguments import check_grid, check_int, check_probability
 from .config import RunConfig, setting_label
@@ -27,7 +27,7 @@ def smollm2_configs(learning_rates=(0.003, 0.03, 0.3), loss_types=("grpo",), see
 
 
 def smollm2_plan() -> list[RunConfig]:
-    """Notebook 07's SmolLM2 set (about 25 min per run on 2 cores): ``grpo`` at four rates, a
+    """Notebook 08's first SmolLM2 set (about 25 min per run on 2 cores): ``grpo`` at four rates, a
     second seed at 0.03 (the rate where training was erratic), and ``dr_grpo`` at 0.03."""
     return (smollm2_configs(learning_rates=(0.003, 0.03, 0.1, 0.3))
             + smollm2_configs(learning_rates=(0.03,), seeds=(1,))
@@ -126,7 +126,7 @@ def smollm2_adamw_ramp(compute: bool = True) -> dict | None:
     """The stored AdamW range test on SmolLM2 (see ``SMOLLM2_ADAMW_RAMP``)."""
     from .range_test import exponential_range_test_cached   # imports transformers: only when asked
 
-    # the SGD range test's configuration (notebook 08) with AdamW
+    # the SGD range test's configuration (notebook 10) with AdamW
     cfg = dataclasses.replace(smollm2_configs(learning_rates=(0.03,))[0], optim="adamw_torch")
     lo, hi, steps, seeds = SMOLLM2_ADAMW_RAMP
     return exponential_range_test_cached(cfg, lo, hi, steps, seeds, compute=compute)
@@ -160,7 +160,7 @@ def sweep_table(results: list[dict], last: int = 5):
     return np.array(lrs), np.array(seeds), table
 
 
-# The stated rule of the tiny-model sweeps (notebooks 07 and 08), fixed before the runs:
+# The stated rule of the tiny-model sweeps (notebooks 07 and 10), fixed before the runs:
 #   J0, se  = the warm start's sampled success (``success_rate_final``, 512 completions) and its
 #             binomial standard error;
 #   per seed: stable when the mean success of the last 5 steps is >= J0 - SE_MULT * se,
@@ -371,7 +371,7 @@ def load_cached(model: str, results_dir=None) -> list[dict]:
 
 
 def smollm2_runs(cap: int = 24, results_dir=None) -> list[dict]:
-    """The stored SmolLM2 runs at one completion cap (24: the sweeps of notebook 07 §7; 128:
+    """The stored SmolLM2 runs at one completion cap (24: the sweeps of notebook 08; 128, notebook 09:
     ``smollm2_long_plan``). Runs at different caps are different settings, never pooled."""
     return [r for r in load_cached("smollm2", results_dir)
             if r["config"]["max_completion_length"] == cap]

@@ -31,7 +31,7 @@ class Claim:
     title: str
     source: str
     statement: str
-    notebook: str
+    notebooks: tuple[str, ...]
     figures: tuple[str, ...]
     status: str
     status_note: str
@@ -42,8 +42,15 @@ class Claim:
         """The statement with its source label, as the notebooks write it."""
         return f"**[{self.source}]** {self.statement}"
 
+    @property
+    def notebook(self) -> str:
+        """The first notebook: the one that opens the claim (a claim too large for one notebook,
+        like P8, lists the rest after it)."""
+        return self.notebooks[0]
 
-_FIELDS = tuple(f.name for f in fields(Claim))
+
+# The registry's keys: ``notebook`` names one notebook or a list of them (Claim.notebooks).
+_FIELDS = tuple("notebook" if f.name == "notebooks" else f.name for f in fields(Claim))
 
 
 def _registry_text(path) -> tuple[str, str]:
@@ -66,16 +73,23 @@ def _claim(entry, where: str) -> Claim:
         if key == "figures":
             if not isinstance(value, list) or not all(isinstance(f, str) and f for f in value):
                 raise ValueError(f"{where}: figures must be a list of figure names, got {value!r}")
+        elif key == "notebook" and isinstance(value, list) and value:
+            continue                                       # checked name by name below
         elif not isinstance(value, str) or not value.strip():
             raise ValueError(f"{where}: {key} must be a non-empty string, got {value!r}")
     if entry["status"] not in STATUSES:
         raise ValueError(f"{where}: status={entry['status']!r} is unknown: expected one of {STATUSES}")
-    if not re.fullmatch(r"\d\d_[a-z0-9_]+", entry["notebook"]):
-        raise ValueError(f"{where}: notebook={entry['notebook']!r} is not a notebook name like '01_gradient_gap'")
+    notebooks = entry["notebook"] if isinstance(entry["notebook"], list) else [entry["notebook"]]
+    for nb in notebooks:
+        if not isinstance(nb, str) or not re.fullmatch(r"\d\d_[a-z0-9_]+", nb):
+            raise ValueError(f"{where}: notebook={nb!r} is not a notebook name like '01_gradient_gap'")
+    if len(set(notebooks)) != len(notebooks):
+        raise ValueError(f"{where}: notebook lists {notebooks!r} with a repeat")
     if entry["source"] not in SOURCES:
         raise ValueError(f"{where}: source={entry['source']!r} is unknown: expected one of {SOURCES}")
-    return Claim(**{k: " ".join(entry[k].split()) if isinstance(entry[k], str) else tuple(entry[k])
-                    for k in _FIELDS})
+    values = {k: " ".join(entry[k].split()) if isinstance(entry[k], str) else tuple(entry[k])
+              for k in _FIELDS if k != "notebook"}
+    return Claim(notebooks=tuple(notebooks), **values)
 
 
 def load_claims(path=None, *, notebooks_dir=None) -> list[Claim]:
@@ -102,9 +116,10 @@ def load_claims(path=None, *, notebooks_dir=None) -> list[Claim]:
             if fig in owner:
                 raise ValueError(f"{where}: figure {fig!r} is listed under both {owner[fig]} and {claim.id}")
             owner[fig] = claim.id
-        if notebooks_dir is not None and not (Path(notebooks_dir) / f"{claim.notebook}.py").is_file():
-            raise ValueError(f"{where}: claim {claim.id}: notebook {claim.notebook!r} has no file "
-                             f"{Path(notebooks_dir) / (claim.notebook + '.py')}")
+        for nb in claim.notebooks if notebooks_dir is not None else ():
+            if not (Path(notebooks_dir) / f"{nb}.py").is_file():
+                raise ValueError(f"{where}: claim {claim.id}: notebook {nb!r} has no file "
+                                 f"{Path(notebooks_dir) / (nb + '.py')}")
         claims.append(claim)
     return claims
 
@@ -123,6 +138,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def notebook_links(claim: Claim, link_prefix: str = "notebooks/", notebook_suffix: str = ".ipynb") -> str:
+    """The claim's notebooks as markdown links, in order, separated by commas."""
+    return ", ".join(f"[{nb}]({link_prefix}{nb}{notebook_suffix})" for nb in claim.notebooks)
+
+
 def claims_summary_table(claims: list[Claim] | None = None, *, link_prefix: str = "notebooks/",
                          notebook_suffix: str = ".ipynb") -> str:
     """The short map (README's): one row per claim with its notebook and its verdict in a few
@@ -130,7 +150,7 @@ def claims_summary_table(claims: list[Claim] | None = None, *, link_prefix: str 
     claims = load_claims() if claims is None else claims
     rows = ["| id | notebook | verdict |", "|---|---|---|"]
     for c in claims:
-        nb = f"[{c.notebook}]({link_prefix}{c.notebook}{notebook_suffix})"
+        nb = notebook_links(c, link_prefix, notebook_suffix)
         rows.append(f"| {c.id} | {nb} | {_cell(f'**{c.status}**: {c.summary}')} |")
     return "\n".join(rows) + "\n"
 
@@ -145,7 +165,7 @@ def claims_markdown_table(claims: list[Claim] | None = None, *, link_prefix: str
     rows = ["| id | claim | notebook | figures | status: what the notebook measured |",
             "|---|---|---|---|---|"]
     for c in claims:
-        nb = f"[{c.notebook}]({link_prefix}{c.notebook}{notebook_suffix})"
+        nb = notebook_links(c, link_prefix, notebook_suffix)
         if figure_prefix is None:
             figs = ", ".join(f"`{f}`" for f in c.figures)
         else:
@@ -168,8 +188,8 @@ def figure_table(manifest_path=None, claims: list[Claim] | None = None):
     claims = load_claims() if claims is None else claims
     path = Path(manifest_path) if manifest_path is not None else FIGURE_DIR / "manifest.json"
     manifest = json.loads(path.read_text()) if path.exists() else {}
-    rows = [{"claim": c.id, "status": c.status, "notebook": c.notebook, "figure": f,
-             "what it shows": manifest.get(f, {}).get("caption", "")}
+    rows = [{"claim": c.id, "status": c.status, "notebook": manifest.get(f, {}).get("notebook", c.notebook),
+             "figure": f, "what it shows": manifest.get(f, {}).get("caption", "")}
             for c in claims for f in c.figures]
     listed = {r["figure"] for r in rows}
     rows += [{"claim": e.get("claim", ""), "status": "(not in the registry)", "notebook": e.get("notebook", ""),

@@ -1,4 +1,4 @@
-"""The step-size checker validated against exact computations on bandits (notebook 08's study).
+"""The step-size checker validated against exact computations on bandits (notebook 10's study).
 
 The tool itself lives in :mod:`rlvr_core.stepsize.checker`; this module holds what checks it: the probe run
 on an enumerable policy, the exact one-step line search, and the comparison table over random

@@ -83,7 +83,7 @@ class StepSizeReport:
         rows += [f"   - {a}" for a in self.assumptions]
         if self.mode == "statistics":
             rows += ["  reading: the theorem's sufficient condition from the constants given; on bandits it",
-                     "  lies 1-2 orders of magnitude below the measured threshold (notebook 08). For the",
+                     "  lies 1-2 orders of magnitude below the measured threshold (notebook 10). For the",
                      "  largest safe rate of your own GRPO run, measure it from the starting model:",
                      "    python -m rlvr_core.llm.range_test --config <run.yaml> --lrs 1e-3:10:25 --exponential"]
         return "\n".join(rows)

@@ -31,7 +31,7 @@ from ..llm.sweeps import (SMOLLM2_ADAMW_LRS, log_grid, run_all, setting_label, s
                           threshold_ci, tiny_all_configs, tiny_plan, warm_start_J0)
 from rlvr_core.infra.arguments import check_int, check_profile, check_seed
 
-NOTEBOOK = "08_step_size_checker"
+NOTEBOOK = "10_step_size_checker"
 AGREE = 3.0  # a range test agrees with a sweep within this factor (fixed before the runs)
 LINE_LRS = log_grid(0.003, 3.0, 13)
 SMOL_LRS = log_grid(0.003, 1.0, 6)
@@ -295,15 +295,15 @@ def plot_range(rt: dict):
 
 def smollm2(s: Sizes, seed: int) -> dict | None:
     """The stored (``s.refresh``: recomputed when the model is installed) one-step line search and
-    exponential range test on SmolLM2-135M-Instruct against notebook 07's grpo SGD sweep; None
+    exponential range test on SmolLM2-135M-Instruct against notebook 08's grpo SGD sweep; None
     when nothing is stored."""
     refresh = s.refresh and smollm2_available()
     cfg = smollm2_configs(learning_rates=(0.03,))[0]
-    every = smollm2_runs()                 # notebook 07's sweeps at the 24-token cap
+    every = smollm2_runs()                 # notebook 08's sweeps at the 24-token cap
     runs = [r for r in every if setting_label(r["config"]) == "grpo, SGD"]
     search = line_search_cached(cfg, SMOL_LRS, num_prompts=4, eval_samples=16, seed=seed,
                                 refresh=refresh, compute=smollm2_available())
-    start = starting_success(cfg, compute=False)   # notebook 07's J0 (the evaluation set)
+    start = starting_success(cfg, compute=False)   # notebook 08's J0 (the evaluation set)
     ramp = exponential_range_test_cached(cfg, 1e-3, 10.0, RAMP_STEPS, RANGE_SEEDS,
                                          refresh=refresh, compute=smollm2_available())
     out = {"cfg": cfg, "all_runs": every, "start": start, "refresh": refresh, "ramp": ramp}
@@ -320,9 +320,9 @@ def smollm2(s: Sizes, seed: int) -> dict | None:
 def smollm2_lines(sm: dict) -> str:
     """The SmolLM2 sweep, line search and their ratio, or how to produce them."""
     if sm["search"] is None:
-        return ("no stored SmolLM2 results: run `make figures PROFILE=full NB=08_step_size_checker` "
+        return ("no stored SmolLM2 results: run `make figures PROFILE=full NB=10_step_size_checker` "
                 "with requirements-llm.txt installed")
-    return (f"SmolLM2 sweep (notebook 07, {len(sm['runs'])} runs, its rule): stable <= {sm['s_stable']:.2g}, "
+    return (f"SmolLM2 sweep (notebook 08, {len(sm['runs'])} runs, its rule): stable <= {sm['s_stable']:.2g}, "
             f"collapsed >= {sm['s_collapsed']:.2g}\n"
             f"one-step line search: J0 = {sm['search']['J0']:.2f}; safe <= {sm['p_safe']:.2g}, "
             f"drop >= {sm['p_drop']:.2g}\n"
@@ -338,7 +338,7 @@ def smollm2_verdict(sm: dict) -> str:
     """The sentence on SmolLM2 with SGD: sweep bracket, one-step line search, exponential test."""
     if sm["search"] is None:
         return "[measured] Nothing stored for SmolLM2: no comparison."
-    text = (f"[measured] On SmolLM2, notebook 07's sweep ({len(sm['runs'])} grpo runs, its rule and J0) "
+    text = (f"[measured] On SmolLM2, notebook 08's sweep ({len(sm['runs'])} grpo runs, its rule and J0) "
             f"is stable up to {sm['s_stable']:.2g} and collapsed from {sm['s_collapsed']:.2g}. The "
             f"one-step line search sees no drop up to {sm['p_safe']:.2g} (first drop at "
             f"{sm['p_drop']:.2g}): {sm['p_thr'] / sm['s_thr']:.1f} times the sweep's threshold.")
@@ -352,13 +352,13 @@ def smollm2_verdict(sm: dict) -> str:
 
 
 def plot_smollm2(sm: dict):
-    """The one-step line search on SmolLM2 and notebook 07's SmolLM2 sweep."""
+    """The one-step line search on SmolLM2 and notebook 08's SmolLM2 sweep."""
     search = sm["search"]
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     ax.semilogx(search["lrs"], search["J"], "o-", color="C0", label="one step from the start (checker)")
     ax.axhspan(search["J0"] - 2 * search["se"], search["J0"] + 2 * search["se"],
                color="C0", alpha=0.15, label=r"$J_0 \pm 2$ s.e.")
-    ax.semilogx(sm["lrs"], np.nanmean(sm["final"], 1), "s--", color="C3", label="after 30 steps (notebook 07)")
+    ax.semilogx(sm["lrs"], np.nanmean(sm["final"], 1), "s--", color="C3", label="after 30 steps (notebook 08)")
     ax.set(xlabel=r"learning rate $\eta$ (SGD, no clipping)", ylabel="success rate",
            title="SmolLM2-135M-Instruct, loss_type=grpo")
     ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
@@ -366,7 +366,7 @@ def plot_smollm2(sm: dict):
 
 
 def smollm2_adamw(sm: dict) -> dict | None:
-    """The exponential range test with AdamW (stored), run before notebook 07's AdamW sweep whose
+    """The exponential range test with AdamW (stored), run before notebook 08's AdamW sweep whose
     rates were then placed around its answer; its ratio to that sweep's threshold, the bracket's
     width, and the same ratio on the first (coarse) grid alone. None when nothing is stored."""
     ramp = smollm2_adamw_ramp(compute=sm["refresh"])
@@ -388,7 +388,7 @@ def adamw_lines(ad: dict) -> str:
     if ad["sweep"] is None:
         return ramp_summary(ad["ramp"])
     b = ad["sweep"]["bracket"]
-    return ramp_summary(ad["ramp"]) + "\n" + (f"AdamW sweep (notebook 07, {ad['sweep']['runs']} runs, its rule): stable <= "
+    return ramp_summary(ad["ramp"]) + "\n" + (f"AdamW sweep (notebook 08, {ad['sweep']['runs']} runs, its rule): stable <= "
             f"{b.last_pass:.2g}, collapsed >= {b.first_fail:.2g}; range test / sweep threshold = "
             f"{ad['ratio']:.2f} ({_within(ad['ratio'])} section 4's factor 3)")
 

