@@ -34,7 +34,7 @@ CHECKS_HEADING = re.compile(r"^#{2,4} .*Checks and limits", re.M)
 SECTION_HEADING = re.compile(r"^## ", re.M)
 FIGURE_CALLS = {"savefig", "show"}
 # Notebooks not yet rewritten in the reading shape; the list only shrinks.
-LEGACY_SHAPE = {"00_overview", "01_gradient_gap", "02_convergence", "03_collapse_threshold",
+LEGACY_SHAPE = {"00_overview", "01_gradient_gap", "02_convergence",
                 "04_length_scaling", "05_success_rate_and_stagnation", "06_algorithms",
                 "07_grpo_llm", "08_step_size_checker"}
 
