@@ -34,7 +34,7 @@ CHECKS_HEADING = re.compile(r"^#{2,4} .*Checks and limits", re.M)
 SECTION_HEADING = re.compile(r"^## ", re.M)
 FIGURE_CALLS = {"savefig", "show"}
 # Notebooks not yet rewritten in the reading shape; the list only shrinks.
-LEGACY_SHAPE = {"03_collapse_threshold", "04_length_scaling"}
+LEGACY_SHAPE = {"04_length_scaling"}
 
 
 def _code_cells(nb):

@@ -312,13 +312,13 @@ def test_number_extraction_reads_prose_numbers():
 
 def test_number_check_flags_a_number_the_notebook_does_not_print():
     """Negative control: the check can fail. A made-up verdict for notebook 03 quoting one number
-    the notebook prints (1.63) and four it does not: a rounding of it (1.6), a rounding of a printed
-    12.71 (12.7), a percentage (83%) and a sign flip (−1.63). Exactly those four are flagged."""
+    the notebook prints (0.29) and four it does not: a rounding of it (0.3), a rounding of a printed
+    12.71 (12.7), a percentage (83%) and a sign flip (−0.29). Exactly those four are flagged."""
     printed = _printed_text("03_collapse_threshold")
     shown = {v for _, v, _ in numbers_in(printed)}
-    assert 1.63 in shown and 12.71 in shown and not {1.6, 12.7, 0.83, 83.0, -1.63} & shown
-    note = "predicted/measured 1.63 (about 1.6), 12.7 on the monotone rule, collapse in 83% of runs, −1.63"
-    assert unsupported_numbers(note, printed) == ["1.6", "12.7", "83%", "-1.63"]
+    assert 0.29 in shown and 12.71 in shown and not {0.3, 12.7, 0.83, 83.0, -0.29} & shown
+    note = "predicted/measured 0.29 (about 0.3), 12.7 on the monotone rule, collapse in 83% of runs, −0.29"
+    assert unsupported_numbers(note, printed) == ["0.3", "12.7", "83%", "-0.29"]
     # and a real note passes, signs, percentages and multipliers normalised
     assert unsupported_numbers("slope −1.07 (90% CI [−1.24, −0.90])", _printed_text("04_length_scaling")) == []
     assert unsupported_numbers("34% of runs absorbed, x2.64", _printed_text("05_success_rate_and_stagnation")
