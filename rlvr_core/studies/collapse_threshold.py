@@ -289,9 +289,10 @@ def mlp_prediction(num_instances: int, num_starts: int, etas, num_steps: int, se
         br = first_failure(passed.permute(1, 2, 0), etas)
         ratio = sweep.eta1 / br.estimate
         gm, ci_lo, ci_hi = bootstrap_geomean(ratio, clusters=clusters, seed=seed)
+        stab = bootstrap_geomean(sweep.eta_stability / br.estimate, clusters=clusters, seed=seed)
         rows.append(dict(rule=rule, used=int(torch.isfinite(ratio).sum()), censored=int(br.censored.sum()),
                          ratio=gm, lo=ci_lo, hi=ci_hi, reproduced=bool(CRITERION[0] <= ci_lo and ci_hi <= CRITERION[1]),
-                         estimate=br.estimate))
+                         estimate=br.estimate, stability=stab))
     tail = torch.sigmoid(z[-max(1, num_steps // 4):]).amax(0)  # max J over the last quarter
     collapsed = (tail < COLLAPSE_LEVEL) & (z[-1] < z[0])
     pol0 = MLPPolicy(mlp.phi[0], mlp.rewards[0], hidden=mlp.hidden)
@@ -317,6 +318,12 @@ def mlp_table(m) -> str:
         ci = f"[{row['lo']:.2f}, {row['hi']:.2f}]"
         lines.append(f"{row['rule']:<26}{row['used']:>10}{row['censored']:>10}{row['ratio']:>11.2f}{ci:>18}  "
                      f"{row['reproduced']}")
+    lines.append("second predictor, 2/lambda_max(-Hessian of z) at the start (not pre-registered), "
+                 "pred/meas [90% CI]: " + "; ".join(
+                     f"{row['rule'].split(' (')[0]} {row['stability'][0]:.2f} [{row['stability'][1]:.2f}, "
+                     f"{row['stability'][2]:.2f}]" for row in m.rows))
+    below = bool((m.sweep.eta_stability <= m.sweep.eta1 * (1 + 1e-9)).all())
+    lines.append(f"2/lambda_max <= eta_1 at every start (derived: Rayleigh quotient along g): {below}")
     lines.append(f"runs that collapsed toward 0 (J < 0.05 over the last quarter, below start): "
                  f"{int(m.collapsed.sum())} of {m.collapsed.numel()}")
     lines.append(f"batched vs MLPPolicy: |g| rel. error {m.gap_error:.1e}, kappa {m.kappa:.6g} vs {m.kappa_ref:.6g}")
