@@ -18,7 +18,7 @@ from ..llm.evaluation import starting_success
 from ..llm.smollm2 import is_available
 from ..llm.sweeps import (SE_MULT, SMOLLM2_LONG_CAP, by_setting, final_success, run_all,
                           smollm2_long_plan, smollm2_runs, sort_runs, sweep_summary)
-from rlvr_core import smollm2_learning_rate as short_cap
+from rlvr_core.studies import smollm2_learning_rate as short_cap
 
 NOTEBOOK = "09_smollm2_length_normalisation"
 LOSS_TYPES = ("grpo", "dr_grpo")
