@@ -13,12 +13,15 @@
 # Labels: **[paper]** the paper's claim, **[derived]** proved here, **[measured]** our experiment.
 
 # %% tags=["hide-input"]
+# Setup. On Colab (or wherever RLVR_INSTALL names a pip source), install the companion first.
 import os
 import subprocess
 import sys
+
 if "google.colab" in sys.modules or os.environ.get("RLVR_INSTALL"):
     source = os.environ.get("RLVR_INSTALL") or "git+https://github.com/rlvr-companion/rlvr-gradient-gap"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"rlvr-core @ {source}"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"rlvr-core @ {source}"],
+                   check=True)
 
 import numpy as np
 from rlvr_core.notebook.expect import expect

@@ -141,11 +141,15 @@ def _plain(text: str) -> str:
 
 def missing_chapter_figures(page, stem: str) -> list[str]:
     """The manifest's figures of notebook ``stem`` that the open chapter page does not show:
-    no anchored <figure>, an image that did not load (natural width 0), or a caption without the
-    manifest's caption text."""
+    no anchored <figure>, an image that did not load (natural width 0) once every fold is open, or a
+    caption without the manifest's caption text."""
     import json
 
     manifest = json.loads(MANIFEST.read_text())
+    # A figure of a folded "Checks and limits" part sits in a closed <details>; unfold every fold,
+    # as a reader clicking "Show code cell content" does, and wait for its images to load.
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=10_000)
     shown = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('main figure[id]')]
         .map(f => { const img = f.querySelector('img');
                     return [f.id, {loaded: !!img && img.complete && img.naturalWidth > 0,
