@@ -361,10 +361,12 @@ study.show(study.plot_open_trajectory(shown, S.open_steps), "loglinear_collapse_
 # $z=\log\sum_{o\in+}e^{\langle\theta,\phi\rangle}-\log\sum_{o\in-}e^{\langle\theta,\phi\rangle}$ is a
 # *difference* of log-sum-exps, with curvature $\operatorname{Var}^+-\operatorname{Var}^-$ that can be
 # positive: step 2 fails. With several prompts, $w=\tfrac1P\sum_q g_q$ is not the gradient of one
-# concave function either. And concavity alone does not prevent collapse: when the correct
+# concave function either. Concavity alone does not rule out a fall: when the correct
 # feature $\phi^*$ lies inside the convex hull of the incorrect ones,
 # $\operatorname{logit}J\le\langle\theta,\phi^*\rangle-\max_o\langle\theta,\phi(o)\rangle\le0$, so
-# $J\le\tfrac12$, the concave log-odds is bounded above, and large steps overshoot its maximum.
+# $J\le\tfrac12$, the concave log-odds is bounded above, and a large step can overshoot its maximum.
+# **[measured]** Whether that becomes a collapse is counted below, with the number of instances it
+# rests on and whether those runs started above the collapse level.
 
 # %%
 print(study.open_verdict(open_case))

@@ -96,3 +96,16 @@ def test_open_verdict_flips_when_a_collapse_is_found_outside_the_concave_case():
     assert "0 of 1536 runs" in text and "stays open" in text and "20.8x" in text
     found = study.open_verdict(_open(1, 0))
     assert "can collapse there" in found and "no one-prompt single-correct run collapsed" in found
+
+
+def test_concave_collapse_origin_counts_instances_and_starts():
+    """Collapses in the concave case are traced to their instances and starting success: a run that
+    starts below the collapse level is not counted as starting above it (negative control)."""
+    from types import SimpleNamespace as NS
+    Jo = torch.tensor([[0.2, 0.02, 0.3, 0.5], [0.01, 0.01, 0.01, 0.5]])  # [K+1, B]
+    coll = torch.tensor([True, True, True, False])
+    noncon = torch.tensor([False, False, True, False])                  # run 2 is outside the case
+    og = NS(instance=torch.tensor([4, 7, 4, 1]))
+    o = NS(runs={(1, 3): (Jo, coll, noncon, None, None, og)})
+    text = study.concave_collapse_origin(o)
+    assert "from 2 instances" in text and "1 of them started above" in text and "up to 0.20" in text

@@ -83,3 +83,14 @@ def test_stall_verdict_quotes_the_medians_and_flips_for_each_failure():
     assert "median start of 0.190" in ok and "median J of 0.200" in ok and "stays under its derived ceiling" in ok
     assert "crosses the derived ceiling" in study.stall_verdict(_stall([0.05, 0.3], [1.0, 2.0]))
     assert "does not end above" in study.stall_verdict(_stall([0.05, 0.06], [1.0, -1.0]))
+
+
+def test_control_caption_reads_the_first_failures():
+    """The negative-control caption quotes each constant's first failing multiplier (not a
+    hand-written 'two orders of magnitude'); another first failure gives another caption."""
+    from types import SimpleNamespace as NS
+    ctl = {r: NS(bracket=NS(first_fail=c)) for r, c in (("sharp", 2.0), ("theorem1", 181.0))}
+    text = study.control_caption(ctl)
+    assert "c = 2 for the sharp" in text and "c = 181 for the paper" in text
+    ctl["theorem1"] = NS(bracket=NS(first_fail=11.3))
+    assert "c = 11.3 for the paper" in study.control_caption(ctl)

@@ -533,6 +533,19 @@ def open_table(o) -> str:
     return "\n".join(lines)
 
 
+def concave_collapse_origin(o) -> str:
+    """Where the concave-case collapses come from: how many instances, and how many runs started
+    above the collapse level (a run that starts below it only has to stay there)."""
+    for (P, _), (Jo, coll, noncon, _, _, og) in getattr(o, "runs", {}).items():
+        if P == 1:
+            m = coll & ~noncon
+            above = m & (Jo[0] >= COLLAPSE_LEVEL)
+            n_inst = len(set(og.instance[m].tolist()))
+            return (f"they come from {n_inst} instance{'s' if n_inst != 1 else ''}, and {int(above.sum())} of "
+                    f"them started above the collapse level (J_0 up to {float(Jo[0][m].max()):.2f})")
+    return "no one-prompt configuration was searched"
+
+
 def open_verdict(o) -> str:
     """**So.** of Section 5, short: collapses outside the concave case (the open question), then
     inside it (where they are, relative to the proved no-loss step)."""
@@ -543,6 +556,6 @@ def open_verdict(o) -> str:
              + ("collapsed: a log-linear policy can collapse there under constant-step w = g"
                 if n_out else "collapsed: no collapse found there, so the open case stays open in this search"))
     second = (f"{n_in} one-prompt single-correct runs collapsed, all at steps at least "
-              f"{o.single['coll_ratio']:.3g}x the proved no-loss step (none below it lowered J)"
-              if n_in else "no one-prompt single-correct run collapsed")
+              f"{o.single['coll_ratio']:.3g}x the proved no-loss step (none below it lowered J); "
+              + concave_collapse_origin(o) if n_in else "no one-prompt single-correct run collapsed")
     return f"**So. [measured]** {first}; {second}. Details in the table below."
