@@ -39,8 +39,8 @@ NUM_RESPONSES = 8     # responses per prompt
 DIM = 4               # feature dimension d
 MAX_CORRECT = 3       # each prompt has 1..MAX_CORRECT correct responses
 GROUP_SIZE = 8        # G for the sampled (finite-group) updates
-ETA_MULTIPLIER = 1.0  # eta_k = ETA_MULTIPLIER x the per-step bound (Theorem 1 needs <= 1)
-ALIGNMENT_DECAY = 1.0 # cos(w_k, g_k) = (k+1)^-ALIGNMENT_DECAY for the poorly aligned runs
+ETA_MULTIPLIER = 1.0  # eta_k = this x the per-step bound (Theorem 1: <= 1)
+ALIGNMENT_DECAY = 1.0 # poorly aligned runs: cos(w_k, g_k) = (k+1)^-this
 
 # %% tags=["hide-input"]
 # Validate parameters (a bad papermill -p value fails here with a clear message) and derive sizes.

@@ -8,8 +8,9 @@
 # factor. We derive the companion's token-level bound and which moment bound gives which power of
 # $T$ (§1, §1b); show a model where the length effect is **absent**, and why (§2), and an exact one
 # where it appears (§2b); then measure $\eta^*(T)$ for $T=1\dots64$ with sampled GRPO, with and
-# without $1/|o|$ (§3). A practitioner's reading: if you lengthen the reasoning budget, either
-# shrink the learning rate or normalise by length.
+# without $1/|o|$ (§3), where the effect turns out to come from gradient noise (§3b). A
+# practitioner's reading: if you lengthen the reasoning budget, either shrink the learning rate or
+# normalise by length.
 #
 # **Covers:** claim P4 of the claims registry (`rlvr_core/claims.yaml`, map in notebook 00). **Run time (default profile, 2-core laptop): about 55 s.**
 # Statements are labelled **[paper]**, **[derived]** or **[measured]**.

@@ -43,8 +43,8 @@ from rlvr_core.infra.arguments import check_choice, check_profile
 set_style()
 
 # %% tags=["parameters"]
-PROFILE = "default"      # "default" or "full": the same stored runs (a SmolLM2 run costs tens of minutes)
-RECOMPUTE = False        # True: rerun every SmolLM2 run of the plan (needs requirements-llm.txt; hours)
+PROFILE = "default"      # "default" or "full": both read the same stored runs
+RECOMPUTE = False        # True: rerun the plan's SmolLM2 runs (hours)
 
 # %% tags=["hide-input"]
 # Validate the parameters (a bad papermill -p value fails here, naming it) and get the plan.

@@ -44,8 +44,8 @@ from rlvr_core.infra.arguments import check_choice, check_profile
 set_style()
 
 # %% tags=["parameters"]
-PROFILE = "default"      # "default" or "full": the same stored runs (a 128-token run costs up to an hour)
-RECOMPUTE = False        # True: rerun every 128-token SmolLM2 run of the plan (needs requirements-llm.txt; days)
+PROFILE = "default"      # "default" or "full": both read the same stored runs
+RECOMPUTE = False        # True: rerun the plan's 128-token runs (days)
 
 # %% tags=["hide-input"]
 # Validate the parameters (a bad papermill -p value fails here, naming it) and get the plan.
