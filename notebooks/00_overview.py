@@ -28,7 +28,7 @@ PROFILE = "default"  # "default" or "full" (this notebook does the same in both)
 
 # %% tags=["hide-input"]
 # Validate the parameter (a bad papermill -p value stops here); nothing here depends on its size.
-check_profile(PROFILE)
+_ = check_profile(PROFILE)
 
 # %% [markdown]
 # ## How to read the labels

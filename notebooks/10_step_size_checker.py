@@ -59,8 +59,8 @@ GROUP_SIZES = S.group_sizes
 # notebook 02 reads
 # $$
 # \eta \le \frac{\langle w,g\rangle}{(2L_o+G_o^2)\,\|w\|^2} = \frac{1}{c(J,T)\,(2L_o+G_o^2)},
-# \qquad L_o\le T\,L,\quad G_o^2\le (T\,G)^2 \ \text{(worst case)}\ \text{or}\ G_o^2\approx T\,G^2\ \text{(typical)},
 # $$
+# with $L_o\le T\,L$ and $G_o^2\le (T\,G)^2$ (worst case) or $G_o^2\approx T\,G^2$ (typical),
 # and guarantees a log-odds gain of at least half the first-order one. $\|g\|$ cancels: the checker
 # needs only $J$, $T$, the per-token constants and the algorithm.
 #
