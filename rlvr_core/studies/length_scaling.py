@@ -455,6 +455,85 @@ def noise_verdict(a, pred) -> str:
             f"The proposition as stated predicts -3/2 and -2: the CI excludes {len(out)} of the 2.")
 
 
+# ---- §3c: variable lengths, where 1/|o| is not an identity --------------------------------------
+
+VARIABLE_ALGS = (("grpo_no_length", "GRPO w/o 1/|o|"), ("grpo", "GRPO: 1/|o_i|"),
+                 ("dr_grpo", "Dr. GRPO: 1/L_max"), ("dapo", "DAPO: token mean"))
+
+
+def _gain_ratio(phi, theta, g, L: int, group_size: int, num_groups: int, seed: int, algs) -> dict:
+    """E<w,g>/E|w|^2 per algorithm at one maximum length, lengths uniform on 1..L (Monte Carlo)."""
+    d = direction_statistics(phi, theta, L, group_size, num_groups, seed=seed, length_mode="uniform")
+    return {alg: d[alg]["eff"] * float(g @ g) / d[alg]["m2"] for alg in algs}
+
+
+def variable_length(phi, j0: float, group_size: int, S: Sizes, seed: int, *, num_groups: int = 3000,
+                    num_estimates: int = 3):
+    """Responses of a uniform random length 1..L_max (the answer token last) for L_max = 2..64:
+    sampled runs of four length weightings (cached), eta*(L_max) by §3's rule with seed-bootstrap
+    CIs and slopes over L_max, and for each weighting the Monte-Carlo expected-gain prediction of
+    that slope (E<w,g>/E|w|^2 at the start, ``num_estimates`` independent seeds, t-interval)."""
+    algs = [a for a, _ in VARIABLE_ALGS]
+    L = S.lengths[1:]
+    L_axis = torch.tensor(L, dtype=torch.float64)
+    params = {"J0": j0, "G": group_size, "max_lengths": L, "etas": S.etas, "seeds": S.seeds,
+              "steps": S.steps, "seed": seed, "length_mode": "uniform"}
+    sweeps = {alg: cached(f"variable_length_sweep_{alg}", {**params, "algorithm": alg},
+                          lambda alg=alg: summarise_runs(sweep_answer_last(
+                              phi, j0, L_axis, S.etas, S.seeds, algorithm=alg, group_size=group_size,
+                              steps=S.steps, seed=seed, length_mode="uniform")))
+              for alg in algs}
+    passed = {alg: torch.as_tensor(sw["final"]) >= j0 for alg, sw in sweeps.items()}
+    brackets = {alg: bracket_from_seeds(p, S.etas) for alg, p in passed.items()}
+    fits = {alg: bootstrap_loglog_slope(p, S.etas, L, n_boot=S.n_boot, seed=seed) for alg, p in passed.items()}
+    theta = start_theta(phi, j0)
+    g = model_gap(phi, theta, 1)
+    ratios = [[_gain_ratio(phi, theta, g, int(x), group_size, num_groups, seed + 1000 * e + j, algs)
+               for j, x in enumerate(L)] for e in range(num_estimates)]
+    predicted = {alg: mean_ci([loglog_slope(L, [r[alg] for r in est]) for est in ratios]) for alg in algs}
+    return SimpleNamespace(params=params, lengths=L, etas=S.etas, brackets=brackets, fits=fits,
+                           predicted=predicted, eta_star={a: b.estimate.numpy() for a, b in brackets.items()})
+
+
+def variable_length_table(v) -> str:
+    """Per weighting: measured slope of eta*(L_max) with its CI against the predicted slope."""
+    rows = []
+    for alg, lab in VARIABLE_ALGS:
+        f, (m, lo, hi) = v.fits[alg], v.predicted[alg]
+        rows.append((lab, f"{f['slope']:+.2f}", f"[{f['ci'][0]:.2f}, {f['ci'][1]:.2f}]",
+                     f"{m:+.2f} [{lo:.2f}, {hi:.2f}]", "inside" if f["ci"][0] <= m <= f["ci"][1] else "outside",
+                     f"{100 * f['finite_frac']:.0f}%"))
+    cols = ["weighting", "measured slope", "90% CI (seeds)", "predicted (Monte Carlo)", "prediction vs CI",
+            "resamples finite"]
+    return pd.DataFrame(rows, columns=cols).to_string(index=False)
+
+
+def variable_length_verdict(v) -> str:
+    """**So.** of §3c: how many weightings' measured slopes contain the prediction, and GRPO's
+    slope against the fixed-length identity (raw slope + 1)."""
+    inside = [lab for alg, lab in VARIABLE_ALGS if v.fits[alg]["ci"][0] <= v.predicted[alg][0] <= v.fits[alg]["ci"][1]]
+    identity = v.fits["grpo_no_length"]["slope"] + 1
+    lo, hi = v.fits["grpo"]["ci"]
+    return (f"**So. [measured]** With random lengths the prediction lies inside the measured 90% CI for "
+            f"{len(inside)} of {len(VARIABLE_ALGS)} weightings ({', '.join(inside) or 'none'}). GRPO's slope is "
+            f"{v.fits['grpo']['slope']:.2f} [{lo:.2f}, {hi:.2f}]; the fixed-length identity would give "
+            f"{identity:.2f}, which the CI {'contains' if lo <= identity <= hi else 'excludes'}.")
+
+
+def plot_variable_length(v):
+    """eta*(L_max) per weighting on log-log axes, with the seed-bootstrap brackets."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
+    L = np.asarray(v.lengths, dtype=float)
+    for i, (alg, lab) in enumerate(VARIABLE_ALGS):
+        y = v.eta_star[alg]
+        ax.loglog(L, y, "o-", color=f"C{i}", ms=4,
+                  label=f"{lab}: slope {v.fits[alg]['slope']:.2f} (predicted {v.predicted[alg][0]:.2f})")
+    ax.set(xlabel="maximum length $L_{max}$ (lengths uniform on $1..L_{max}$)",
+           ylabel=r"$\eta^*(L_{max})$ (majority of seeds end $\geq J_0$)")
+    ax.legend(fontsize=8)
+    return fig
+
+
 def plot_eta_star(a):
     """eta*(T) with CIs and fits over T >= 2, with and without 1/|o|, and a 1/T line."""
     fig, ax = plt.subplots(figsize=(8.6, 4.2), layout="constrained")
