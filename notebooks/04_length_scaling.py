@@ -485,13 +485,30 @@ print(study.variable_length_verdict(var))
 # %% [markdown]
 # <details><summary>Measured against predicted slopes, per weighting</summary>
 #
-# **[measured]** The measured slope is fitted over $L_{\max}=2..64$; its CI resamples the seeds and
-# refits. The predicted slope is the mean of 3 Monte-Carlo estimates (3000 groups each) with a
-# t-interval. A weighting whose prediction falls outside the CI is reported here, not re-tuned.
+# **[measured]** The plan was to fit over $L_{\max}=2..64$. At $L_{\max}=2$ two weightings never
+# failed on the step grid (censored: $\eta^*$ above its top), so a slope over 2..64 does not exist
+# for them; after seeing that, the fit (measured and predicted alike) uses the $L_{\max}$ at which no
+# weighting is censored, listed under the table. The measured CI resamples the seeds and refits;
+# the predicted slope is the mean of 3 Monte-Carlo estimates (3000 groups each) with a t-interval.
+# With 16 seeds the CIs are wide: a weighting whose CI also contains 0 does not discriminate.
+# **[measured] Not asserted:** the criterion for the three normalised weightings. Rerun with
+# `SEED=1` or `SEED=2` and one of them (a different one each time) falls just outside its CI, so
+# at this size the criterion holds for them at some seeds, not as a result. Only the unnormalised
+# weighting, whose prediction is far from 0, is checked. `PROFILE="full"` (64 seeds) narrows the CIs.
 # </details>
 
 # %% tags=["hide-cell"]
 print(study.variable_length_table(var))
+
+# %% tags=["hide-cell"]
+# NBVAL_CHECK_OUTPUT
+f = var.fits["grpo_no_length"]
+assert expect("P4 3c: random lengths, GRPO w/o 1/|o|: predicted slope inside the measured 90% CI",
+       bool(f["ci"][0] <= var.predicted["grpo_no_length"][0] <= f["ci"][1]),
+       why="the criterion fixed before the runs (the part that holds at other seeds)")
+assert expect("P4 3c negative control: the noise-free slope 0 lies outside that CI",
+       bool(not var.fits["grpo_no_length"]["ci"][0] <= 0 <= var.fits["grpo_no_length"]["ci"][1]),
+       why="the test has power where the prediction is far from 0")
 
 # %% [markdown]
 # ## What we could not reproduce
@@ -520,6 +537,14 @@ print(study.variable_length_table(var))
 #    across $T$ essential? <details><summary>Solution</summary>With a sparse reward $J_0=p^T$ the
 #    starting point itself depends on $T$ and long responses barely learn at all; comparing
 #    thresholds then mixes two effects: where the run starts and which step it tolerates.</details>
+# 5. Rerun §3c with `SEED=1` and `SEED=2`. Which weighting's prediction leaves its CI each time,
+#    and is there a direction in which the measured slopes of GRPO with $1/|o_i|$ miss? <details>
+#    <summary>Solution</summary>A different normalised weighting each time, by a hair: at 16 seeds
+#    and a $\sqrt2$ step grid their CIs are a few tenths wide around predictions near 0. GRPO's
+#    measured slopes tend to sit below the start-point prediction; a likely reason, not tested here:
+#    the prediction is made at $J_0$,
+#    and the runs' threshold is set later along the path, where short responses carry more
+#    weight.</details>
 
 # %%
 print(versions())

@@ -111,3 +111,15 @@ def test_noise_verdict_flips_when_the_runs_disagree():
     assert "which excludes 0" in study.noise_verdict(far, pred)
     assert "excludes 2 of the 2" in study.noise_verdict(near, pred)
     assert "excludes 1 of the 2" in study.noise_verdict(far, pred)
+
+
+def test_variable_length_verdict_counts_prediction_and_power():
+    """§3c's sentence: a prediction outside a CI is counted out (negative control), and a CI that
+    contains 0 is reported as unable to discriminate."""
+    labs = [a for a, _ in study.VARIABLE_ALGS]
+    fits = {a: {"slope": s, "ci": ci} for a, s, ci in zip(labs, (-0.9, 0.0, 0.1, -0.5),
+                                                          ((-1.2, -0.6), (-0.3, 0.3), (0.05, 0.2), (-0.7, -0.3)))}
+    pred = {a: (m, m - 0.02, m + 0.02) for a, m in zip(labs, (-0.85, 0.1, 0.5, -0.4))}
+    text = study.variable_length_verdict(SimpleNamespace(fits=fits, predicted=pred))
+    assert "for 3 of 4 weightings" in text and "Dr. GRPO" not in text.split("(")[1].split(")")[0]
+    assert "only 3 CIs" in text.replace("But o", "o")
