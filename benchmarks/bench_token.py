@@ -8,7 +8,9 @@ import time
 
 import torch
 
-from rlvr_core.tokens import circle_token_features, grid_runs, simulate_answer_last, start_theta
+from rlvr_core.paper.token_policies import circle_token_features, start_theta
+from rlvr_core.simulators.answer_last import simulate_answer_last
+from rlvr_core.simulators.sim import grid_runs
 
 LENGTHS = [1, 2, 4, 8, 16, 32, 64]
 ETAS = [0.05 * 2 ** (k / 2) for k in range(27)]

@@ -31,7 +31,7 @@ from rlvr_core.notebook.figures import set_style
 from rlvr_core.stats.fit import mean_ci
 from rlvr_core.notebook.nbutils import versions
 from rlvr_core.studies import length_scaling as study
-from rlvr_core.tokens import check_start_success, circle_token_features
+from rlvr_core.paper.token_policies import check_start_success, circle_token_features
 from rlvr_core.infra.arguments import check_int, check_profile, check_seed
 set_style()
 

@@ -5,20 +5,19 @@ import math
 import pytest
 import torch
 
-from rlvr_core import tokens
-
 from rlvr_core.stepsize import checker, against_bandits as checker_validation
 
-from rlvr_core.paper import directions, gap, policies, theory
+from rlvr_core.paper import directions, gap, policies, theory, token_policies
 
-from rlvr_core.simulators import instances, sim
+from rlvr_core.simulators import answer_last, instances, sim
+from rlvr_core.stats import thresholds
 from rlvr_core.infra import arguments as V
 
 D = torch.float64
 PHI = policies.circle_features(8)                     # [1, 8, 2]
 R = torch.tensor([[1.0] + [0.0] * 7])
 POL = policies.LogLinearPolicy(PHI, R)
-TOK = tokens.circle_token_features(8)
+TOK = token_policies.circle_token_features(8)
 
 BAD = [
     # (description, call, parameter named in the message)
@@ -36,12 +35,12 @@ BAD = [
     ("empty grid", lambda: sim.make_grid([], 2, 2), "etas"),
     ("no seeds", lambda: sim.make_grid([1.0], 0, 2), "num_seeds"),
     ("features with one response", lambda: theory.feature_diameter(torch.zeros(1, 2)), "features"),
-    ("length 0", lambda: tokens.check_length(0), "length"),
-    ("vocabulary of one", lambda: tokens.check_vocab_size(1), "vocab"),
-    ("token length 0", lambda: tokens.AutoregressiveLogLinear(TOK, 0), "length"),
-    ("unknown algorithm (tokens)", lambda: tokens.simulate_answer_last(TOK, torch.zeros(2), torch.tensor([2]), torch.tensor([1.0]), algorithm="ppo"), "algorithm"),
-    ("negative token step", lambda: tokens.simulate_answer_last(TOK, torch.zeros(2), torch.tensor([2]), torch.tensor([-1.0])), "etas"),
-    ("unknown schedule", lambda: tokens.simulate_answer_last(TOK, torch.zeros(2), torch.tensor([2]), torch.tensor([1.0]), schedule="cosine"), "schedule"),
+    ("length 0", lambda: token_policies.check_length(0), "length"),
+    ("vocabulary of one", lambda: token_policies.check_vocab_size(1), "vocab"),
+    ("token length 0", lambda: token_policies.AutoregressiveLogLinear(TOK, 0), "length"),
+    ("unknown algorithm (tokens)", lambda: answer_last.simulate_answer_last(TOK, torch.zeros(2), torch.tensor([2]), torch.tensor([1.0]), algorithm="ppo"), "algorithm"),
+    ("negative token step", lambda: answer_last.simulate_answer_last(TOK, torch.zeros(2), torch.tensor([2]), torch.tensor([-1.0])), "etas"),
+    ("unknown schedule", lambda: answer_last.simulate_answer_last(TOK, torch.zeros(2), torch.tensor([2]), torch.tensor([1.0]), schedule="cosine"), "schedule"),
     ("unknown algorithm (directions)", lambda: directions.sampled_direction("ppo", torch.ones(3), torch.ones(3, 2)), "algorithm"),
     ("group of one (directions)", lambda: directions.sampled_direction("grpo", torch.ones(1), torch.ones(1, 2)), "group size"),
     ("length 0 (population)", lambda: directions.population_direction("grpo", 0.5, torch.ones(2), length=0), "length"),
@@ -58,7 +57,7 @@ BAD = [
     ("unknown profile", lambda: V.check_profile("huge"), "PROFILE"),
     ("seed too large", lambda: V.check_seed("SEED", 2**40), "SEED"),
     ("string grid", lambda: V.check_grid("ETAS", "[1, 2]"), "ETAS"),
-    ("unsorted line-search grid (tokens)", lambda: tokens.one_step_safe_eta(lambda t: t.sum(-1), torch.zeros(2), torch.ones(2), [1.0, 0.5]), "etas"),
+    ("unsorted line-search grid (tokens)", lambda: thresholds.one_step_safe_eta(lambda t: t.sum(-1), torch.zeros(2), torch.ones(2), [1.0, 0.5]), "etas"),
     ("repeated line-search grid (checker)", lambda: checker_validation.one_step_threshold(POL, torch.zeros(2), torch.ones(2), [0.5, 0.5]), "etas"),
     ("2-D line-search grid (checker)", lambda: checker_validation.one_step_threshold(POL, torch.zeros(2), torch.ones(2), [[0.5, 1.0]]), "etas"),
 ]
@@ -79,5 +78,5 @@ def test_bad_input_is_rejected_with_a_clear_message(call, name):
 
 def test_start_success_must_beat_a_uniform_answer():
     with pytest.raises(ValueError, match=r"J0.*expected a probability in \(1/V, 1\)"):
-        tokens.check_start_success("J0", 0.1, 8)
-    assert tokens.check_start_success("J0", 0.2, 8) == 0.2
+        token_policies.check_start_success("J0", 0.1, 8)
+    assert token_policies.check_start_success("J0", 0.2, 8) == 0.2

@@ -2,12 +2,12 @@
 import numpy as np
 import torch
 
-from rlvr_core import tokens
-
 from rlvr_core.infra import cache
 
 from rlvr_core.simulators import sim
+from rlvr_core.simulators.answer_last import simulate_answer_last
 from rlvr_core.paper.policies import circle_features
+from rlvr_core.paper.token_policies import circle_token_features
 
 
 def _bandit_run(seed):
@@ -20,9 +20,9 @@ def _bandit_run(seed):
 
 
 def _token_run(seed):
-    out = tokens.simulate_answer_last(tokens.circle_token_features(8), torch.zeros(2),
-                                      torch.tensor([1, 4, 16]), torch.tensor([1.0, 1.0, 1.0]),
-                                      algorithm="grpo", group_size=8, steps=40, seed=seed)
+    out = simulate_answer_last(circle_token_features(8), torch.zeros(2),
+                               torch.tensor([1, 4, 16]), torch.tensor([1.0, 1.0, 1.0]),
+                               algorithm="grpo", group_size=8, steps=40, seed=seed)
     return {k: np.asarray(v) for k, v in out.items() if isinstance(v, (torch.Tensor, np.ndarray))}
 
 

@@ -184,3 +184,23 @@ def test_identity_examples_hold_the_identities(seed):
     for name, pol in policies.items():
         errors = G.identity_errors(pol, thetas[name])
         assert max(errors.values()) < 1e-9, (name, errors)
+
+
+def test_conditional_score_moments_match_definition_total_and_curvature():
+    from rlvr_core.paper.token_policies import AutoregressiveLogLinear
+
+    feat = torch.randn(3, 2, generator=torch.Generator().manual_seed(0), dtype=D)
+    pol = AutoregressiveLogLinear(feat, 3, "all_correct")
+    theta = torch.tensor([0.3, -0.2], dtype=D)
+    w = torch.tensor([1.0, 0.5], dtype=D)
+    m = G.conditional_score_moments(pol, theta, w)
+    J = m["J"]
+    assert math.isclose(J, float(G.success_prob(pol, theta)[0]), rel_tol=1e-12)
+    assert math.isclose(J * m["m2_plus"] + (1 - J) * m["m2_minus"], m["m2"], rel_tol=1e-10)
+    assert m["var_minus"] <= m["m2_minus"] + 1e-12 and m["var_plus"] <= m["m2_plus"] + 1e-12
+    # the moments assemble d2/dt2 logit J, computed here by autograd on J itself
+    curv = m["var_plus"] - m["var_minus"] + m["h_plus"] - m["h_minus"]
+    assert math.isclose(curv, float(G.log_odds_curvature(pol, theta, w)[0]), rel_tol=1e-9)
+    # negative control: the unconditional second moment does not assemble it
+    assert not math.isclose(m["m2"] - m["m2_minus"], float(G.log_odds_curvature(pol, theta, w)[0]),
+                            rel_tol=1e-3)

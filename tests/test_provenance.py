@@ -144,7 +144,7 @@ def test_llm_and_presentation_edits_keep_bandit_results(package_copy, edited):
 
 
 @pytest.mark.parametrize("edited", ["simulators/sim.py", "paper/gap.py", "stats/thresholds.py",
-                                    "stepsize/checker.py", "tokens.py"])
+                                    "stepsize/checker.py", "studies/stagnation.py"])
 def test_simulation_edits_invalidate_bandit_results(package_copy, edited):
     before = P.bandit_code_hash(package_copy)
     _append(package_copy / edited)

@@ -106,3 +106,28 @@ def test_grids_line_names_the_grids():
     line = study.grids_line(study.sizes("default"))
     assert "100 steps, 16 seeds" in line and "(14 values)" in line and "700 points" in line
     assert torch.is_tensor(study.FAILS) and len(study.J0_GRID) == 5
+
+
+def test_safe_step_along_gap_matches_a_loop_over_the_grid():
+    from rlvr_core.paper.gap import grad_log_odds
+    from rlvr_core.paper.policies import LogLinearPolicy
+    from rlvr_core.paper.token_policies import circle_token_features
+
+    feats = circle_token_features(8)
+    feats[3] = 4 * feats[3]                  # one far incorrect response: large steps overshoot
+    pol = LogLinearPolicy(feats, [1] + [0] * 7)
+    thetas = torch.tensor([[0.1, 0.3], [3.1, 0.3], [6.1, 0.3]], dtype=torch.float64)
+    grid = torch.logspace(-2, 3, 60, dtype=torch.float64)
+    out = study.safe_step_along_gap(pol, thetas, grid)
+
+    def J(t):   # enumeration: the softmax over the eight responses, reward on the first
+        return float(torch.softmax(feats @ t, -1)[0])
+
+    for i, theta in enumerate(thetas):
+        g = grad_log_odds(pol, theta)[0]
+        J0 = J(theta)
+        assert out["fail"][i] == pytest.approx(1 - J0, rel=1e-12)
+        passes = [J(theta + eta * g) >= J0 * (1 - 1e-12) for eta in grid.tolist()]
+        n = passes.index(False) if False in passes else len(passes)   # the leading passing block
+        assert 0 < n < len(grid)         # negative control: some step on the grid does lower J
+        assert out["safe"][i] == pytest.approx(float(grid[n - 1]), rel=1e-12)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from rlvr_core.stats.thresholds import (Bracket, bootstrap_bracket, bracket_from_seeds, first_failure,
-                                  leading_passes)
+from rlvr_core.stats.thresholds import (Bracket, bootstrap_bracket, bootstrap_loglog_slope,
+                                        bracket_from_seeds, first_failure, leading_passes)
 
 GRID = [0.1, 0.2, 0.4, 0.8]
 
@@ -93,3 +93,20 @@ def test_bootstrap_is_vectorised_and_reproducible():
     torch.testing.assert_close(ci[1], bootstrap_bracket(both[1], grid, n_boot=200, seed=3))
     # censored everywhere: no finite estimate, no interval
     assert bootstrap_bracket(torch.ones(40, 5, dtype=torch.bool), grid, n_boot=50).isnan().all()
+
+
+def test_bootstrap_loglog_slope_of_an_exact_power_law_threshold():
+    grid = [2.0 ** k for k in range(10)]
+    x = [1.0, 2.0, 4.0, 8.0]
+    # threshold halves as x doubles: step k passes iff k < 8 - i
+    out = torch.zeros(4, 10, 5, dtype=torch.bool)
+    for i in range(4):
+        out[i, : 8 - i] = True
+    res = bootstrap_loglog_slope(out, grid, x, n_boot=50)
+    assert math.isclose(res["slope"], -1.0, abs_tol=1e-12)
+    assert np.allclose(res["ci"], -1.0) and res["finite_frac"] == 1.0
+    # negative control: a censored threshold (every step passes at the largest x) leaves every
+    # resample, and the point estimate, without a slope instead of fitting the other three points
+    out[3] = True
+    res = bootstrap_loglog_slope(out, grid, x, n_boot=50)
+    assert math.isnan(res["slope"]) and res["finite_frac"] == 0.0 and np.isnan(res["ci"]).all()

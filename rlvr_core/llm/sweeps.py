@@ -274,8 +274,10 @@ def tail_state(low: float, high: float, flat: float = FLAT_SLOPE) -> str:
     return "undetermined"
 
 
-def tail_slope(results: list[dict], frac: float = 0.25, key: str = "reward") -> np.ndarray:
-    """Per run, the least-squares slope (per step) of ``key`` over the last ``frac`` of its steps."""
+def per_run_tail_slopes(results: list[dict], frac: float = 0.25, key: str = "reward") -> np.ndarray:
+    """Per run, the least-squares slope (per step) of ``key`` over the last ``frac`` of its steps
+    (NaN where its window logs fewer than two values). The slope of the mean curve over runs, with a
+    bootstrap CI, is ``stats.fit.mean_tail_slope_ci``."""
     check_probability("frac", frac)
     out = []
     for r in results:

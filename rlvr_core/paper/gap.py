@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch.func import jacfwd, jacrev
+from torch.func import hessian, jacfwd, jacrev
 
 from rlvr_core.paper.policies import DTYPE, ResponsePolicy
 from rlvr_core.infra.arguments import check_int, check_seed
@@ -114,6 +114,34 @@ def curvature_identity(policy: ResponsePolicy, theta, w) -> torch.Tensor:
         var = (weight * (s - mean.unsqueeze(-1)) ** 2).sum(-1)
         out.append(var + (weight * h).sum(-1))
     return out[0] - out[1]
+
+
+def conditional_score_moments(policy, theta, w) -> dict:
+    """Moments of the directional score u(o) = <s(o), w> of an enumerable single-prompt policy,
+    split by reward (+ correct, - incorrect):
+
+    ``J``, ``var_plus`` = Var(u | correct), ``var_minus`` = Var(u | incorrect), ``m2`` = E u^2,
+    ``m2_plus`` = E[u^2 | correct], ``m2_minus`` = E[u^2 | incorrect] and ``h_plus`` /
+    ``h_minus``, the conditional means of the directional Hessian w^T H log pi(o) w. These enter
+    d^2/dt^2 logit J(theta + t w) = Var+(u) - Var-(u) + E+[h] - E-[h] (:func:`curvature_identity`)."""
+    theta = torch.as_tensor(theta, dtype=DTYPE)
+    w = torch.as_tensor(w, dtype=DTYPE)
+    p = policy.probs(theta)[0]
+    r = policy.rewards[0]
+    s = score_matrix(policy, theta)[0]  # [N, d]
+    u = s @ w
+    H = hessian(lambda t: policy.log_probs(t)[0])(theta)  # [N, d, d]
+    h = torch.einsum("nij,i,j->n", H, w, w)
+    J = float((p * r).sum())
+    out = {"J": J, "m2": float((p * u * u).sum())}
+    for name, mask in (("plus", r), ("minus", 1 - r)):
+        q = p * mask
+        mass = q.sum()
+        mean = (q * u).sum() / mass
+        out[f"m2_{name}"] = float((q * u * u).sum() / mass)
+        out[f"var_{name}"] = float((q * (u - mean) ** 2).sum() / mass)
+        out[f"h_{name}"] = float((q * h).sum() / mass)
+    return out
 
 
 def sample_responses(policy: ResponsePolicy, theta, n: int, generator: torch.Generator

@@ -17,7 +17,9 @@ about K * eta in log-odds over K steps, so with more steps K a smaller eta alrea
 level, and the slow-failure region shrinks towards eta = 0 as K grows.
 
 One return type, ``Bracket``; grids are 1-D and increasing; pass arrays have the grid on their
-last axis and any leading axes (computed in torch; numpy inputs are converted).
+last axis and any leading axes (computed in torch; numpy inputs are converted). On top of the
+rule: ``bootstrap_bracket`` (a CI of one bracket over seeds) and ``bootstrap_loglog_slope`` (how
+the bracketed threshold scales along an axis, with a CI over seeds).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from typing import Callable
 import torch
 
 from rlvr_core.infra.arguments import check_grid, check_int, check_probability, check_seed
+from rlvr_core.stats.fit import loglog_slope
 
 DTYPE = torch.float64
 
@@ -147,6 +150,39 @@ def bootstrap_bracket(outcomes_per_seed, grid, *, band: tuple[float, float] = (0
     ci = torch.nanquantile(est, q, dim=0).movedim(0, -1)
     enough = (est.isfinite().to(DTYPE).mean(0) >= 0.5).unsqueeze(-1)
     return torch.where(enough, ci, torch.full_like(ci, math.nan))
+
+
+def bootstrap_loglog_slope(outcomes, grid, x, *, band=(0.5, 0.5), n_boot: int = 1000,
+                           seed: int = 0, level: float = 0.9) -> dict:
+    """Slope of log eta*(x) on log x for per-seed outcomes ``[X, E, S]`` (True = the seed passed
+    at that grid step), with a percentile bootstrap CI over seeds (resampled independently for
+    every x): the seeds are resampled, every bracket is recomputed with
+    :func:`bracket_from_seeds` and the line is refitted. Returns ``slope`` (point estimate),
+    ``ci`` (low, high), ``estimate`` ``[X]`` (bracket estimates), ``finite_frac`` (fraction of
+    resamples whose every estimate is finite; the CI is taken over those) and ``boot`` ``[B]``
+    (the resampled slopes, NaN where not finite: a censored bracket leaves its resample
+    unfitted, ``loglog_slope(..., invalid="nan")``)."""
+    n_boot = check_int("n_boot", n_boot, minimum=1)
+    check_probability("level", level)
+    outcomes = torch.as_tensor(outcomes)
+    if outcomes.ndim != 3:
+        raise ValueError(f"outcomes has shape {tuple(outcomes.shape)}: expected [X, E, S]")
+    X, _, S = outcomes.shape
+    x = torch.as_tensor(x, dtype=DTYPE)
+    if x.shape != (X,):
+        raise ValueError(f"x has shape {tuple(x.shape)}: expected [{X}]")
+    est = torch.as_tensor(bracket_from_seeds(outcomes, grid, band).estimate, dtype=DTYPE)
+    gen = torch.Generator().manual_seed(check_seed("seed", seed))
+    idx = torch.randint(S, (n_boot, X, S), generator=gen)  # [B, X, S]
+    res = torch.gather(outcomes.unsqueeze(0).expand(n_boot, -1, -1, -1), 3,
+                       idx.unsqueeze(2).expand(-1, -1, outcomes.shape[1], -1))
+    boot_est = torch.as_tensor(bracket_from_seeds(res, grid, band).estimate, dtype=DTYPE)
+    boot = torch.from_numpy(loglog_slope(x, boot_est, invalid="nan"))
+    fin = boot[torch.isfinite(boot)]
+    q = torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=DTYPE)
+    ci = torch.quantile(fin, q) if len(fin) else torch.full((2,), float("nan"), dtype=DTYPE)
+    return {"slope": loglog_slope(x, est, invalid="nan"), "ci": ci.numpy(), "estimate": est.numpy(),
+            "finite_frac": float(len(fin)) / n_boot, "boot": boot.numpy()}
 
 
 # ---------------------------------------------------------------- the companion's line reads

@@ -23,8 +23,9 @@ from rlvr_core.notebook import figures
 from rlvr_core.infra.cache import cached
 from rlvr_core.paper.directions import ALGORITHM_LABELS, ALGORITHMS, population_direction
 from rlvr_core.stats.thresholds import first_failure
-from ..tokens import (check_start_success, circle_token_features, direction_statistics,
-                      model_gap, model_success, start_theta, sweep_answer_last)
+from rlvr_core.paper.token_policies import (check_start_success, circle_token_features, model_gap,
+                                            model_success, start_theta)
+from rlvr_core.simulators.answer_last import direction_statistics, sweep_answer_last
 from rlvr_core.infra.arguments import check_grid, check_int, check_probability, check_profile, check_seed
 
 NOTEBOOK = "06_algorithms"

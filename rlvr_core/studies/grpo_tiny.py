@@ -17,8 +17,8 @@ import pandas as pd
 from ..llm.device import device_info, on_cpu
 from ..llm.evaluation import alignment_rows
 from ..llm.grpo_config import grpo_config_fields
-from ..llm.sweeps import (FLAT_SLOPE, SE_MULT, STABLE_BAND, mean_ci, mean_curve, run_all,
-                          stable_fraction, sweep_summary, sweep_table, tail_slope, tail_state,
+from ..llm.sweeps import (FLAT_SLOPE, SE_MULT, STABLE_BAND, mean_ci, mean_curve, per_run_tail_slopes,
+                          run_all, stable_fraction, sweep_summary, sweep_table, tail_state,
                           threshold, threshold_ci, tiny_all_configs, tiny_plan, warm_start_J0)
 
 L_MAX = 24                      # max_completion_length of every tiny-model run (TINY_COMMON)
@@ -290,7 +290,7 @@ def plateau(runs: list[dict]) -> SimpleNamespace:
     show where the seeds disagree."""
     curve = mean_curve(runs)
     n_tail = len(curve) // 4
-    slopes = tail_slope(runs, frac=0.25) * 100
+    slopes = per_run_tail_slopes(runs, frac=0.25) * 100
     slope, lo, hi = mean_ci(slopes, level=0.9)
     rewards = [[m["reward"] for m in r["metrics"]] for r in runs]
     tails = [float(np.nanmean(x[-n_tail:])) for x in rewards]

@@ -12,8 +12,8 @@ order of computation), so the figures and checked numbers stay what they were:
 2b. ``k_of_t``: the same exact dynamics with a majority reward (``rlvr_core.simulators.k_of_t``);
 3. ``answer_last``: sampled GRPO on the answer-last model, with and without 1/|o|.
 
-The generic reads (``bootstrap_loglog_slope``, ``conditional_score_moments``, ``loglog_fit``) stay in
-``rlvr_core.length_scaling``, which notebook 05 shares.
+The generic reads live with their kind: the log-log slope in ``stats.fit``, its bootstrap over seeds
+in ``stats.thresholds``, the conditional score moments in ``paper.gap``.
 """
 from __future__ import annotations
 
@@ -30,13 +30,14 @@ from rlvr_core.notebook import figures
 
 from rlvr_core.simulators import k_of_t as kt
 from rlvr_core.infra.cache import cached
-from rlvr_core.stats.fit import mean_ci
-from rlvr_core.paper.gap import log_odds_curvature
-from rlvr_core.length_scaling import bootstrap_loglog_slope, conditional_score_moments, loglog_fit
-from rlvr_core.stats.thresholds import bootstrap_bracket, bracket_from_seeds
-from rlvr_core.tokens import (AutoregressiveLogLinear, AutoregressiveMLP, circle_token_features, exact_gap_runs,
-                      grid_runs, loglog_slope, model_gap, model_success, one_step_safe_eta, start_theta,
-                      summarise_runs, sweep_answer_last, token_constants)
+from rlvr_core.paper.gap import conditional_score_moments, log_odds_curvature
+from rlvr_core.paper.token_policies import (AutoregressiveLogLinear, AutoregressiveMLP, circle_token_features,
+                                            model_gap, model_success, start_theta, token_constants)
+from rlvr_core.simulators.answer_last import exact_gap_runs, summarise_runs, sweep_answer_last
+from rlvr_core.simulators.sim import grid_runs
+from rlvr_core.stats.fit import loglog_slope, mean_ci
+from rlvr_core.stats.thresholds import (bootstrap_bracket, bootstrap_loglog_slope, bracket_from_seeds,
+                                        one_step_safe_eta)
 from rlvr_core.infra.arguments import check_grid, check_profile
 from rlvr_core.simulators.answer_last import direction_statistics
 
@@ -280,7 +281,7 @@ def k_of_t(phi, vocab: int):
     etas = torch.logspace(-3, 2.5, 89, dtype=torch.float64)       # x1.15 per grid step
     tables = {rule: kt.first_fall_table(phi, 0.5, angles, KT_LENGTHS, etas, KT_STEPS, rule)
               for rule in ("majority", "all_correct")}
-    slopes = {(rule, reading): loglog_fit(torch.tensor(KT_LENGTHS[1:], dtype=torch.float64), tab[:, 1:]).numpy()
+    slopes = {(rule, reading): loglog_slope(KT_LENGTHS[1:], tab[:, 1:], invalid="nan")
               for rule, tabs in tables.items() for reading, tab in tabs.items()}
     summary = pd.DataFrame([(rule, reading, *mean_ci(s)) for (rule, reading), s in slopes.items()],
                            columns=["reward", "what counts as a fall", "slope (T >= 3)", "90% CI low",

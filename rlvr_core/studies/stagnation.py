@@ -24,12 +24,14 @@ import torch
 from rlvr_core.notebook import figures
 from rlvr_core.infra.cache import cached
 from rlvr_core.paper.directions import group_advantages, population_direction
-from ..length_scaling import safe_step_along_gap, tail_slope
-from rlvr_core.simulators.multi_prompt import prompt_angles, simulate_multi_prompt
+from rlvr_core.paper.gap import grad_log_odds, success_prob
 from rlvr_core.paper.policies import LogLinearPolicy
-from rlvr_core.stats.thresholds import first_failure
-from ..tokens import (circle_token_features, curvature_bound, loglog_slope, model_gap, model_success,
-                      one_step_safe_eta, start_theta, summarise_runs, sweep_answer_last)
+from rlvr_core.paper.token_policies import (circle_token_features, curvature_bound, model_gap, model_success,
+                                            start_theta)
+from rlvr_core.simulators.answer_last import summarise_runs, sweep_answer_last
+from rlvr_core.simulators.multi_prompt import prompt_angles, simulate_multi_prompt
+from rlvr_core.stats.fit import loglog_slope, mean_tail_slope_ci
+from rlvr_core.stats.thresholds import first_failure, one_step_safe_eta
 from rlvr_core.infra.arguments import check_grid, check_int, check_probability, check_profile, check_seed
 
 NOTEBOOK = "05_success_rate_and_stagnation"
@@ -136,7 +138,7 @@ def stagnation_summary(runs, s: Sizes, seed: int) -> dict:
                          index=[f"eta={e:g}" for e in s.etas_fixed]).T
     absorbed = {k: (r["final"] < ABSORBED_BELOW).mean(-1) for k, r in runs.items()}
     p6_eta = len(s.etas_fixed) - 1  # the largest step, fixed before the run
-    flat = tail_slope(runs["grpo", "constant"]["tail"][p6_eta], fraction=1.0, seed=seed)
+    flat = mean_tail_slope_ci(runs["grpo", "constant"]["tail"][p6_eta], fraction=1.0, seed=seed)
     window = flat["window"][1] - 1
     at = runs["grpo_no_length", "constant"]["absorbed_at"]
     return {"j_inf": j_inf, "absorbed": absorbed, "p6_eta": p6_eta, "window": window,
@@ -379,6 +381,18 @@ def sampled_table(sr: dict) -> str:
                        index=[f"1-J0={1 - j:.2f}" for j in J0_GRID.tolist()]).round(1).T
     lines = [f"T={T} {alg:>9}: run-threshold exponent {e:.2f}" for (T, alg), e in sr["e_run"].items()]
     return "\n".join([tab.to_string(), *lines])
+
+
+def safe_step_along_gap(policy, thetas, grid) -> dict:
+    """One-step line search along w = g = grad logit J (first-failure rule of
+    ``thresholds.one_step_safe_eta``) at every start ``thetas`` ``[M, d]`` of a single-prompt
+    enumerable policy. Returns ``fail`` ``[M]`` (1 - J at the start) and ``safe`` ``[M]`` (the
+    last passing grid step; NaN when even the smallest step fails)."""
+    thetas = torch.as_tensor(thetas, dtype=torch.float64)
+    J = success_prob(policy, thetas)[..., 0]
+    g = torch.stack([grad_log_odds(policy, t)[0] for t in thetas])
+    b = one_step_safe_eta(lambda t: success_prob(policy, t)[..., 0], thetas, g, grid)
+    return {"fail": (1 - J).numpy(), "safe": torch.as_tensor(b.last_pass).numpy()}
 
 
 def far_failures(phi, s: Sizes, seed: int) -> dict:

@@ -1,5 +1,6 @@
-"""rlvr_core.tokens against independent computations: closed forms vs enumeration vs autograd
-vs Monte Carlo vs brute-force loops; bad inputs raise ValueError naming the argument."""
+"""The token-level policies (rlvr_core.paper.token_policies) and the answer-last sampler
+(rlvr_core.simulators.answer_last) against independent computations: closed forms vs enumeration
+vs autograd vs Monte Carlo vs brute-force loops; bad inputs raise ValueError naming the argument."""
 import math
 
 import numpy as np
@@ -9,12 +10,14 @@ from torch.func import jacrev
 
 from rlvr_core.paper.directions import population_direction, sampled_direction
 from rlvr_core.paper.gap import exact_gap, grad_log_odds
-from rlvr_core.tokens import (AutoregressiveLogLinear, AutoregressiveMLP, circle_token_features,
-                              direction_statistics, enumerate_sequences, exact_gap_runs,
-                              grid_runs, loglog_slope, model_gap, model_success,
-                              one_step_safe_eta, sample_answer_last, simulate_answer_last,
-                              start_theta, summarise_runs, sweep_answer_last,
-                              threshold_from_final, token_constants, token_probs)
+from rlvr_core.paper.token_policies import (AutoregressiveLogLinear, AutoregressiveMLP, circle_token_features,
+                                            curvature_bound, enumerate_sequences, model_gap, model_success,
+                                            start_theta, token_constants, token_probs)
+from rlvr_core.simulators.answer_last import (direction_statistics, exact_gap_runs, sample_answer_last,
+                                              simulate_answer_last, summarise_runs, sweep_answer_last)
+from rlvr_core.simulators.sim import grid_runs
+from rlvr_core.stats.fit import loglog_slope
+from rlvr_core.stats.thresholds import one_step_safe_eta, threshold_from_final
 
 PHI = circle_token_features(8)
 
@@ -220,7 +223,6 @@ def test_bad_inputs_name_the_parameter(call, name):
 def test_curvature_bound_vs_brute_force():
     """C = diam^2 / 4 bounds -d2/dt2 logit J along random directions (autograd)."""
     from torch.func import jacfwd
-    from rlvr_core.tokens import curvature_bound
     C = curvature_bound(PHI)
     assert C == pytest.approx(1.0)
     gen = torch.Generator().manual_seed(4)
