@@ -33,13 +33,12 @@ from rlvr_core.infra.cache import cached
 from rlvr_core.paper.gap import conditional_score_moments, log_odds_curvature
 from rlvr_core.paper.token_policies import (AutoregressiveLogLinear, AutoregressiveMLP, circle_token_features,
                                             model_gap, model_success, start_theta, token_constants)
-from rlvr_core.simulators.answer_last import exact_gap_runs, summarise_runs, sweep_answer_last
+from rlvr_core.simulators.answer_last import direction_statistics, exact_gap_runs, summarise_runs, sweep_answer_last
 from rlvr_core.simulators.sim import grid_runs
 from rlvr_core.stats.fit import loglog_slope, mean_ci
 from rlvr_core.stats.thresholds import (bootstrap_bracket, bootstrap_loglog_slope, bracket_from_seeds,
                                         one_step_safe_eta)
 from rlvr_core.infra.arguments import check_grid, check_profile
-from rlvr_core.simulators.answer_last import direction_statistics
 
 NOTEBOOK = "04_length_scaling"
 CRITERION = -0.5   # P4: the unnormalised slope of eta*(T) is at most this; with 1/|o| at least 0.5 higher
