@@ -148,11 +148,6 @@ class RunConfig:
         if self.eval_gap and not self.eval_problems:
             raise ValueError("eval_gap=True is invalid without eval_problems > 0")
         check_int("gap_proj_dim", self.gap_proj_dim, minimum=1)
-        if self.gap_callback and self.per_device_train_batch_size % self.num_generations:
-            raise ValueError(
-                f"per_device_train_batch_size={self.per_device_train_batch_size} is invalid with "
-                f"gap_callback: expected a multiple of num_generations={self.num_generations}, so "
-                "that every group of completions is whole on one process (or gap_callback: false)")
         check_choice("save_strategy", self.save_strategy, SAVE_STRATEGIES)
         if self.save_strategy == "steps":
             check_int("save_steps", self.save_steps, minimum=1)
