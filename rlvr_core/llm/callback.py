@@ -335,6 +335,35 @@ class GradientGapCallback(TrainerCallback):
         self._stats = None
 
 
+class FinalModelCallback(TrainerCallback):
+    """At the end of training, the model and its tokenizer in Hugging Face format in ``folder``
+    (``save_pretrained``: config.json, safetensors weights, tokenizer files), reloadable with
+    ``from_pretrained``. The full state dict is gathered first, so a sharded (FSDP) model is saved
+    whole; only the main process writes. ``path`` is set once written."""
+
+    def __init__(self, folder, tokenizer):
+        from pathlib import Path
+
+        self.folder, self.tokenizer, self.path = Path(folder), tokenizer, None
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        if _dist() is not None:
+            # every process takes part in the gather (FSDP); rank 0 receives the full tensors
+            sd = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True,
+                                                                      cpu_offload=True))
+        else:
+            sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        if state.is_world_process_zero:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            model.save_pretrained(self.folder, state_dict=sd, safe_serialization=True)
+            self.tokenizer.save_pretrained(self.folder)
+            self.path = str(self.folder)
+        if _dist() is not None:
+            _dist().barrier()
+
+
 class MetricsJsonlCallback(TrainerCallback):
     """Append each step's logged metrics to a JSONL file as they happen (main process only,
     flushed and fsynced), so a killed run keeps its history. Each line carries ``step`` and
