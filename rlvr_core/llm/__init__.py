@@ -20,11 +20,11 @@ pre-registered test), ``engines`` (checks of the accelerate launch files).
 """
 import os
 
-# The only way online: RLVR_ALLOW_HUB=1 in the environment *before* the launch (paper-scale runs
+# Trackers (wandb, ...) are never silenced here: RunConfig.report_to defaults to "none" and a user's
+# choice reaches GRPOConfig unchanged. The only way online: RLVR_ALLOW_HUB=1 in the environment *before* the launch (paper-scale runs
 # that download a hub model, e.g. configs/qwen2.5-math-7b.yaml with allow_hub: true).
 if os.environ.get("RLVR_ALLOW_HUB") != "1":
     for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
         os.environ[_var] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("WANDB_DISABLED", "true")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -15,8 +15,9 @@ At every optimizer step, on the completions TRL sampled for that step, the callb
 * the norms ``‖ĝ‖``, ``‖Δθ‖``.
 
 It appends these to the trainer's own metric store, so TRL logs them beside ``reward``,
-``completions/mean_length`` and the rest (keys ``gap/*``). In a multi-process run the per-process
-sums are all-reduced, so the statistics are those of the global batch (see
+``completions/mean_length`` and the rest (keys ``gap/*``). In a multi-process run the rewards are
+gathered (groups may span processes) and the per-process partial gaps all-reduced, so the
+statistics are those of the global batch (see
 :class:`GradientGapCallback` for the grouping rule, the projection mode and the memory cost).
 """
 from __future__ import annotations
@@ -59,7 +60,7 @@ def gap_weights(rewards: torch.Tensor, group_size: int, normalise: bool = True) 
     before the totals are reduced across processes."""
     if rewards.numel() % group_size:
         raise ValueError(f"rewards of size {rewards.numel()} are invalid: expected whole groups of "
-                         f"{group_size} (per_device_train_batch_size a multiple of num_generations)")
+                         f"{group_size} (the global batch a multiple of num_generations)")
     from rlvr_core.paper.gap import group_gap_weights
 
     c, n_mixed = group_gap_weights(rewards.reshape(-1, group_size).double(), normalise)
@@ -70,13 +71,63 @@ def _cos(dot: float, sq_a: float, sq_b: float) -> float:
     return dot / math.sqrt(sq_a * sq_b) if sq_a > 0 and sq_b > 0 else math.nan
 
 
-def _all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
-    """Sum over the processes of the launch (in place); the tensor itself when single-process."""
+def _dist():
+    """``torch.distributed`` when a process group of several processes is running, else None."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        return dist
+    return None
+
+
+def _all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
+    """Sum over the processes of the launch (in place); the tensor itself when single-process."""
+    dist = _dist()
+    if dist is not None:
         dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t
+
+
+def _all_gather_rows(t: torch.Tensor) -> list[torch.Tensor]:
+    """Every process's 1-d tensor ``t`` (lengths may differ), in process (rank) order."""
+    dist = _dist()
+    if dist is None:
+        return [t]
+    n = torch.tensor([t.numel()], dtype=torch.long, device=t.device)
+    sizes = [torch.zeros_like(n) for _ in range(dist.get_world_size())]
+    dist.all_gather(sizes, n)
+    sizes = [int(x) for x in sizes]
+    padded = torch.zeros(max(sizes), dtype=t.dtype, device=t.device)
+    padded[:t.numel()] = t
+    parts = [torch.zeros_like(padded) for _ in sizes]
+    dist.all_gather(parts, padded)
+    return [part[:k] for part, k in zip(parts, sizes)]
+
+
+def global_rewards(local: torch.Tensor, n_batch: int) -> tuple[torch.Tensor, int]:
+    """The rewards of the global batch in TRL's order, and where this process's completions start
+    in it. TRL (1.16) hands process ``r`` the ``r``-th consecutive slice of the generation batch
+    (``process_slice`` in ``GRPOTrainer._generate_and_score_completions``; its rewards are
+    gathered in process order), so a group of ``num_generations`` completions may span
+    processes: the concatenation in rank order puts every group back together.
+
+    ``n_batch`` is the number of completions of this process's batch (``-1``: none kept). Every
+    process learns every other's counts first, so a mismatch anywhere raises ``RuntimeError``
+    on every process (one process raising alone would leave the others waiting)."""
+    device = local.device
+    counts = torch.cat(_all_gather_rows(torch.tensor([local.numel(), n_batch], dtype=torch.long,
+                                                     device=device))).reshape(-1, 2).tolist()
+    bad = [(r, k, m) for r, (k, m) in enumerate(counts) if k != m]
+    if bad:
+        raise RuntimeError(
+            "Gradient-Gap callback: the rewards do not match the batch on "
+            + ", ".join(f"process {r} ({k} rewards for {'no kept batch' if m < 0 else f'{m} completions'})"
+                        for r, k, m in bad)
+            + "; the reward function's last_rewards must be the rewards of this step's completions "
+              "(one reward function, called once per generation round)")
+    rank = _dist().get_rank() if _dist() is not None else 0
+    offset = sum(k for k, _ in counts[:rank])
+    return torch.cat(_all_gather_rows(local)), offset
 
 
 class CountSketch:
@@ -126,12 +177,15 @@ class GradientGapCallback(TrainerCallback):
     function that saw the rewards).
 
     Multi-process (DDP): TRL hands each process ``per_device_train_batch_size`` consecutive
-    completions of the global batch, prompt by prompt, so when that size is a multiple of the group
-    size every group is whole on one process (checked: :meth:`RunConfig.validate` and here). Each
-    process sums its mixed groups' gaps; the sums, the mixed-group counts and the rewards are
-    summed across processes (``torch.distributed.all_reduce``), so every process holds the gap of
-    the global batch. The update Δθ and the DDP-averaged gradient are the same on every process.
-    FSDP/DeepSpeed shard the parameters: refused.
+    completions of the global batch, prompt by prompt, so a group may span processes (the usual
+    setting on 8 GPUs: ``per_device_train_batch_size`` < ``num_generations``). Every process
+    gathers the rewards of the global batch (:func:`global_rewards`), so it knows each group's
+    ``n⁺``/``n⁻`` and the global coefficients ``c_i``; it back-propagates only its own completions
+    with those coefficients, and the partial gaps are summed across processes
+    (``torch.distributed.all_reduce``): every process holds the gap of the global batch. Rewards
+    that do not match a process's batch raise ``RuntimeError`` on every process. The update Δθ and
+    the DDP-averaged gradient are the same on every process. FSDP/DeepSpeed shard the parameters:
+    refused.
 
     Memory (P = number of trainable parameters):
 
@@ -145,13 +199,14 @@ class GradientGapCallback(TrainerCallback):
     """
 
     def __init__(self, reward_fn, group_size: int, temperature: float = 1.0, mode: str = "full",
-                 proj_dim: int = 256, proj_seed: int = 0):
+                 proj_dim: int = 256, proj_seed: int = 0, metric_prefix: str = "gap/"):
         if mode not in GAP_MODES:
             raise ValueError(f"gap_mode={mode!r} is invalid: expected one of {GAP_MODES}")
         self.reward_fn = reward_fn
         self.group_size = int(group_size)
         self.temperature = float(temperature)
         self.mode = mode
+        self.metric_prefix = str(metric_prefix)
         self.sketch = CountSketch(proj_dim, proj_seed) if mode == "projection" else None
         self.trainer = None
         self._theta0 = None
@@ -164,13 +219,6 @@ class GradientGapCallback(TrainerCallback):
             raise ValueError(f"gap_callback=True is invalid under {kind}: the parameters are sharded; "
                              "run the callback with DDP (gap_mode: projection for large models) "
                              "or set gap_callback: false")
-        args = trainer.args
-        local = args.per_device_train_batch_size * args.steps_per_generation
-        if local % self.group_size:
-            raise ValueError(
-                f"per_device_train_batch_size={args.per_device_train_batch_size} is invalid with the "
-                f"Gradient-Gap callback: expected a multiple of num_generations={self.group_size}, "
-                "so each process holds whole groups")
         self.trainer = trainer
         trainer.add_callback(self)
         return self
@@ -211,37 +259,39 @@ class GradientGapCallback(TrainerCallback):
                     h.remove()
             return out
 
+    def _coefficients(self, rewards: torch.Tensor, n_batch: int):
+        """This process's coefficients ``c_i`` (normalised by the global number of mixed groups),
+        the global success rate and mixed-group count, from the global batch's rewards."""
+        everyone, offset = global_rewards(rewards, n_batch)
+        c, n_mixed = gap_weights(everyone.cpu(), self.group_size, normalise=True)
+        local = c[offset:offset + rewards.numel()]
+        return local, float(everyone.double().mean()) if everyone.numel() else math.nan, n_mixed
+
     def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
         batch = getattr(self.trainer, "_gap_batch", None)
         params = self._params(model)
         device = params[0].device
-        rewards = torch.tensor(self.reward_fn.last_rewards, dtype=torch.float64)
-        ok = batch is not None and rewards.numel() == batch["completion_ids"].shape[0]
-        n_local = 0
-        if ok:
-            c, n_local = gap_weights(rewards, self.group_size, normalise=False)
+        rewards = torch.tensor(self.reward_fn.last_rewards, dtype=torch.float64, device=device)
+        n_batch = batch["completion_ids"].shape[0] if batch is not None else -1
         # every process joins every collective, whatever its own batch holds
-        totals = _all_reduce_sum(torch.tensor([float(rewards.sum()), float(rewards.numel()),
-                                               float(n_local), float(ok)], dtype=torch.float64,
-                                              device=device))
-        r_sum, r_count, n_mixed, _ = totals.tolist()
-        n_mixed = int(n_mixed)
-        stats = {"success": r_sum / r_count if r_count else math.nan, "mixed_groups": n_mixed}
+        c, success, n_mixed = self._coefficients(rewards, n_batch)
+        stats = {"success": success, "mixed_groups": n_mixed}
         grads = [p.grad for p in params]
         was_training = model.training
         if n_mixed:
+            own = bool(torch.any(c != 0))        # this process holds completions of a mixed group
             if self.sketch is not None:
-                gap = (self._gap_backward(model, params, batch, c) if n_local
+                gap = (self._gap_backward(model, params, batch, c) if own
                        else torch.zeros(self.sketch.dim, dtype=torch.float64, device=device))
-                gap = _all_reduce_sum(gap) / n_mixed
+                gap = _all_reduce_sum(gap)
                 descent = self.sketch.of(grads, scale=-1.0)
                 stats.update(gap=gap, gap_sq=float(gap @ gap), grad_sq=float(descent @ descent),
                              grad_dot=float(descent @ gap))
             else:
-                gap = (self._gap_backward(model, params, batch, c) if n_local
+                gap = (self._gap_backward(model, params, batch, c) if own
                        else [torch.zeros_like(p, dtype=torch.float32) for p in params])
                 for t in gap:
-                    _all_reduce_sum(t).div_(n_mixed)
+                    _all_reduce_sum(t)
                 gap_sq = grad_sq = grad_dot = 0.0
                 for g, gr in zip(gap, grads):
                     gap_sq += float(g.double().pow(2).sum())
@@ -280,9 +330,38 @@ class GradientGapCallback(TrainerCallback):
         if metrics is not None:
             for k, v in rec.items():
                 if k != "step":
-                    metrics["train"][f"gap/{k}"].append(v)
+                    metrics["train"][f"{self.metric_prefix}{k}"].append(v)
         self._theta0 = None
         self._stats = None
+
+
+class FinalModelCallback(TrainerCallback):
+    """At the end of training, the model and its tokenizer in Hugging Face format in ``folder``
+    (``save_pretrained``: config.json, safetensors weights, tokenizer files), reloadable with
+    ``from_pretrained``. The full state dict is gathered first, so a sharded (FSDP) model is saved
+    whole; only the main process writes. ``path`` is set once written."""
+
+    def __init__(self, folder, tokenizer):
+        from pathlib import Path
+
+        self.folder, self.tokenizer, self.path = Path(folder), tokenizer, None
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        if _dist() is not None:
+            # every process takes part in the gather (FSDP); rank 0 receives the full tensors
+            sd = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True,
+                                                                      cpu_offload=True))
+        else:
+            sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        if state.is_world_process_zero:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            model.save_pretrained(self.folder, state_dict=sd, safe_serialization=True)
+            self.tokenizer.save_pretrained(self.folder)
+            self.path = str(self.folder)
+        if _dist() is not None:
+            _dist().barrier()
 
 
 class MetricsJsonlCallback(TrainerCallback):

@@ -85,9 +85,14 @@ class RunConfig:
                                          # starting model's success is measured once, shared)
     warm_start_seed: int = 0             # model "tiny": seed of its supervised warm start (the
                                          # starting weights); ``seed`` seeds the GRPO run itself
+    dataset_levels: list | None = None   # task "math": keep MATH records of these levels (1-5)
+    eval_dataset_path: str | None = None  # task "math": held-out local file (e.g. MATH-500)
+    eval_dataset_split: str = "test"     # task "math" with dataset_name: the hub's held-out split
+    eval_pass_k: list | None = None      # task "math": pass@k reported (None: 1 and eval_samples)
     # ---- bookkeeping (never part of the key: they do not change what is trained) ----
-    report_to: str = "none"              # "tensorboard" (offline), "none", "wandb", ...
-    output_dir: str | None = None        # checkpoints, TensorBoard logs, metrics.jsonl (None: temp)
+    report_to: str | list = "none"       # "none" (default), "tensorboard" (offline), "wandb", a list
+    output_dir: str | None = None        # checkpoints, TensorBoard logs, metrics.jsonl, final model
+    save_final_model: bool = True        # with output_dir: save_pretrained model + tokenizer there
     save_strategy: str = "no"            # "steps" with save_steps > 0 to write checkpoints
     save_steps: int = 0
     save_total_limit: int | None = None
@@ -99,9 +104,10 @@ class RunConfig:
     ADDED_FIELDS = ("dataset_path", "dataset_name", "dataset_config", "dataset_split",
                     "prompt_style", "torch_dtype", "vllm_importance_sampling_correction",
                     "gap_mode", "gap_proj_dim", "eval_problems", "eval_samples", "eval_gap",
-                    "eval_start", "warm_start_seed")
+                    "eval_start", "warm_start_seed", "dataset_levels", "eval_dataset_path",
+                    "eval_dataset_split", "eval_pass_k")
     # Bookkeeping that does not change what is trained: never part of the key.
-    OPERATIONAL_FIELDS = ("report_to", "output_dir", "save_strategy", "save_steps",
+    OPERATIONAL_FIELDS = ("report_to", "output_dir", "save_final_model", "save_strategy", "save_steps",
                           "save_total_limit", "resume_from_checkpoint", "metrics_jsonl")
 
     def validate(self, num_processes: int = 1) -> "RunConfig":
@@ -147,12 +153,20 @@ class RunConfig:
         check_choice("eval_start", self.eval_start, (True, False))
         if self.eval_gap and not self.eval_problems:
             raise ValueError("eval_gap=True is invalid without eval_problems > 0")
+        if self.task == "math" and self.eval_problems:
+            self._validate_math_evaluation()
+        elif self.task != "math" and (self.eval_dataset_path or self.eval_pass_k is not None):
+            raise ValueError(f"eval_dataset_path / eval_pass_k are invalid for task={self.task!r}: "
+                             "they are the held-out evaluation of task 'math'")
+        if self.dataset_levels is not None and self.task != "math":
+            raise ValueError(f"dataset_levels={self.dataset_levels!r} is invalid for task={self.task!r}: "
+                             "MATH levels belong to task 'math'")
+        names = [self.report_to] if isinstance(self.report_to, str) else self.report_to
+        if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"report_to={self.report_to!r} is invalid: expected a tracker name "
+                             "('none', 'tensorboard', 'wandb', ...) or a list of names")
+        check_choice("save_final_model", self.save_final_model, (True, False))
         check_int("gap_proj_dim", self.gap_proj_dim, minimum=1)
-        if self.gap_callback and self.per_device_train_batch_size % self.num_generations:
-            raise ValueError(
-                f"per_device_train_batch_size={self.per_device_train_batch_size} is invalid with "
-                f"gap_callback: expected a multiple of num_generations={self.num_generations}, so "
-                "that every group of completions is whole on one process (or gap_callback: false)")
         check_choice("save_strategy", self.save_strategy, SAVE_STRATEGIES)
         if self.save_strategy == "steps":
             check_int("save_steps", self.save_steps, minimum=1)
@@ -201,16 +215,68 @@ class RunConfig:
         if bool(self.dataset_path) == bool(self.dataset_name):
             raise ValueError(f"dataset_path={self.dataset_path!r}, dataset_name={self.dataset_name!r} "
                              "are invalid: task 'math' needs exactly one of them")
+        if self.dataset_name and (not self.allow_hub or os.environ.get("RLVR_ALLOW_HUB") != "1"):
+            raise ValueError(
+                f"dataset_name={self.dataset_name!r} is invalid offline: a hub dataset needs "
+                "allow_hub: true and RLVR_ALLOW_HUB=1 (or a local file in dataset_path)")
+        if self.dataset_levels is not None and (
+                not isinstance(self.dataset_levels, (list, tuple)) or not self.dataset_levels
+                or any(not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 5
+                       for v in self.dataset_levels)):
+            raise ValueError(f"dataset_levels={self.dataset_levels!r} is invalid: expected a list of "
+                             "MATH levels in 1..5, e.g. [3, 4, 5]")
         if self.dataset_name:
-            if not self.allow_hub or os.environ.get("RLVR_ALLOW_HUB") != "1":
-                raise ValueError(
-                    f"dataset_name={self.dataset_name!r} is invalid offline: a hub dataset needs "
-                    "allow_hub: true and RLVR_ALLOW_HUB=1 (or a local file in dataset_path)")
             return
         path = resolve_dataset_path(self.dataset_path)
         if path.suffix not in DATA_FORMATS or not path.exists():
             raise ValueError(f"dataset_path={self.dataset_path!r} is invalid: expected an existing "
                              f"{'/'.join(DATA_FORMATS)} file or 'sample'")
+
+    def _validate_math_evaluation(self):
+        """What the held-out evaluation of task 'math' can do: a held-out set that is not the
+        training file, pass@k with k <= eval_samples, no split-half gap estimate, not under FSDP."""
+        if self.eval_gap:
+            raise ValueError("eval_gap=True is invalid for task 'math': the split-half gap estimate "
+                             "holds three fp32 copies of the parameters (not for paper-scale models); "
+                             "the held-out evaluation reports pass@1 and pass@k")
+        if self.eval_dataset_path:
+            path = resolve_dataset_path(self.eval_dataset_path)
+            if path.suffix not in DATA_FORMATS or not path.exists():
+                raise ValueError(f"eval_dataset_path={self.eval_dataset_path!r} is invalid: expected an "
+                                 f"existing {'/'.join(DATA_FORMATS)} file (e.g. MATH-500's test.jsonl)")
+            if self.dataset_path and path.resolve() == resolve_dataset_path(self.dataset_path).resolve():
+                raise ValueError(f"eval_dataset_path={self.eval_dataset_path!r} is invalid: it is the "
+                                 "training file, so the evaluation would not be held out")
+        elif not self.dataset_name:
+            raise ValueError(
+                f"eval_problems={self.eval_problems} is invalid with dataset_path={self.dataset_path!r} "
+                "and no eval_dataset_path: there is no held-out set (give a local held-out file in "
+                "eval_dataset_path, e.g. GSM8K's test split or MATH-500)")
+        elif self.eval_dataset_split == self.dataset_split:
+            raise ValueError(f"eval_dataset_split={self.eval_dataset_split!r} is invalid: it is the "
+                             "training split, so the evaluation would not be held out")
+        ks = self.pass_k()
+        if not ks or any(not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= self.eval_samples
+                         for k in ks):
+            raise ValueError(f"eval_pass_k={self.eval_pass_k!r} is invalid: expected integers in "
+                             f"[1, eval_samples={self.eval_samples}] (pass@k needs k <= n samples)")
+        if os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true":
+            raise ValueError("eval_problems > 0 is invalid under FSDP: the evaluation samples with "
+                             "the whole model on each process (launch with ddp.yaml, or set "
+                             "eval_problems: 0 and evaluate the saved final model)")
+
+    def pass_k(self) -> list[int]:
+        """The k of the reported pass@k (task 'math'): ``eval_pass_k``, or 1 and eval_samples."""
+        if self.eval_pass_k is None:
+            return sorted({1, self.eval_samples})
+        return list(self.eval_pass_k) if isinstance(self.eval_pass_k, (list, tuple)) else [self.eval_pass_k]
+
+    def make_eval_task(self, chat: bool):
+        """The held-out set of task 'math' as a :class:`MathDataset` (local file or hub split)."""
+        if self.eval_dataset_path:
+            return MathDataset(path=self.eval_dataset_path, chat=chat, levels=self.dataset_levels)
+        return MathDataset(path=None, hub_name=self.dataset_name, hub_config=self.dataset_config,
+                           split=self.eval_dataset_split, chat=chat, levels=self.dataset_levels)
 
     def make_task(self, chat: bool | None = None):
         if self.task == "scratchpad_sum":
@@ -220,7 +286,7 @@ class RunConfig:
                 chat = self.prompt_style == "chat"
             return MathDataset(path=self.dataset_path, hub_name=self.dataset_name,
                                hub_config=self.dataset_config, split=self.dataset_split,
-                               chat=bool(chat))
+                               chat=bool(chat), levels=self.dataset_levels)
         return ChatSum(self.digits)
 
     def to_dict(self) -> dict:

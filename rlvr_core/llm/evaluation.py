@@ -215,3 +215,96 @@ def alignment_rows(results: list[dict]) -> list[dict]:
                          "cos(update, g_A)": e["cos_update_gA"], "cos(update, g_B)": e["cos_update_gB"],
                          "cos(g_A, g_B)": e["cos_gA_gB"]})
     return rows
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """The unbiased pass@k estimate from ``n`` samples of which ``c`` are correct:
+    ``1 - C(n-c, k) / C(n, k)``, the probability that k of the n samples drawn without
+    replacement hold at least one correct one (computed as a product, no large binomials)."""
+    check_int("n", n, minimum=1)
+    check_int("c", c, minimum=0, maximum=n)
+    check_int("k", k, minimum=1, maximum=n)
+    if n - c < k:
+        return 1.0
+    miss = 1.0
+    for i in range(n - c + 1, n + 1):
+        miss *= 1.0 - k / i
+    return 1.0 - miss
+
+
+class MathEvalCallback(TrainerCallback):
+    """Held-out evaluation of task 'math' (GSM8K's test split, or a local file such as MATH-500):
+    ``samples`` completions for each of the first ``num_problems`` held-out problems, checked with
+    ``math-verify``, reported as pass@1 (with its s.e. over problems) and pass@k for each ``ks``
+    (:func:`pass_at_k`). With several processes each samples its share of the problems and the
+    correct counts are gathered. Sampling runs in a forked RNG, so the training trajectory is the
+    same with and without the evaluation. ``records``: one dict per evaluation."""
+
+    def __init__(self, dataset, tok, num_problems: int, samples: int, ks, max_new_tokens: int, *,
+                 temperature: float = 1.0, at_steps=(0,), seed: int = 0, batch_size: int = 8):
+        data = dataset.dataset()
+        data = data.select(range(min(check_int("num_problems", num_problems, minimum=1), len(data))))
+        self.prompts = [p if isinstance(p, str) else
+                        tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
+                        for p in data["prompt"]]
+        self.gold = list(data["gold"])
+        self.dataset, self.tok = dataset, tok
+        self.samples = check_int("samples", samples, minimum=1)
+        self.ks = [check_int("k", k, minimum=1, maximum=self.samples) for k in ks]
+        self.max_new_tokens, self.temperature = max_new_tokens, temperature
+        self.at_steps, self.seed, self.batch_size = set(at_steps), seed, batch_size
+        self.records: list[dict] = []
+
+    def correct_counts(self, model, step: int) -> list[int]:
+        """Correct samples per held-out problem, every process's share gathered."""
+        from .callback import _all_gather_rows, _dist
+
+        dist = _dist()
+        rank, world = (dist.get_rank(), dist.get_world_size()) if dist is not None else (0, 1)
+        mine = list(range(rank, len(self.prompts), world))
+        device = next(model.parameters()).device
+        counts = []
+        was_training = model.training
+        model.eval()
+        devices = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch.no_grad():
+            torch.manual_seed(self.seed + 100_003 * step + rank)
+            for lo in range(0, len(mine), self.batch_size):
+                idx = mine[lo:lo + self.batch_size]
+                side, self.tok.padding_side = self.tok.padding_side, "left"   # generation pads left
+                try:
+                    enc = self.tok([self.prompts[i] for i in idx], return_tensors="pt", padding=True,
+                                   add_special_tokens=False).to(device)
+                finally:
+                    self.tok.padding_side = side
+                out = model.generate(**enc, do_sample=True, temperature=self.temperature, top_k=0,
+                                     top_p=1.0, max_new_tokens=self.max_new_tokens,
+                                     num_return_sequences=self.samples,
+                                     pad_token_id=self.tok.pad_token_id)
+                texts = self.tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+                for j, i in enumerate(idx):
+                    replies = texts[j * self.samples:(j + 1) * self.samples]
+                    counts.append(int(sum(self.dataset.verify_gold(t, self.gold[i]) for t in replies)))
+        model.train(was_training)
+        gathered = _all_gather_rows(torch.tensor(counts, dtype=torch.long, device=device))
+        return [int(x) for part in gathered for x in part.tolist()]
+
+    def _evaluate(self, model, step: int):
+        counts = self.correct_counts(model, step)
+        n = self.samples
+        p1 = [c / n for c in counts]
+        mean = sum(p1) / len(p1)
+        se = (math.sqrt(sum((x - mean) ** 2 for x in p1) / (len(p1) - 1) / len(p1))
+              if len(p1) > 1 else math.nan)
+        rec = {"step": step, "problems": len(counts), "samples": n, "success": mean, "se": se,
+               **{f"pass@{k}": sum(pass_at_k(n, c, k) for c in counts) / len(counts) for k in self.ks}}
+        self.records.append(rec)
+
+    def on_step_begin(self, args, state, control, model=None, **kwargs):
+        if state.global_step in self.at_steps and not any(r["step"] == state.global_step
+                                                          for r in self.records):
+            self._evaluate(model, state.global_step)
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        if not any(r["step"] == state.global_step for r in self.records):
+            self._evaluate(model, state.global_step)

@@ -49,9 +49,12 @@ def grpo_config_fields(cfg: RunConfig, output_dir: str) -> dict:
     )
 
 
-def resolve_report_to(report_to: str) -> str:
-    """``report_to`` as given, except ``tensorboard`` without the package: ``none``, said once."""
-    if report_to == "tensorboard":
+def resolve_report_to(report_to):
+    """``report_to`` as the user gave it (a name or a list of names: ``"wandb"``, ``["wandb",
+    "tensorboard"]``, ...), except ``tensorboard`` without its package: dropped, said once
+    (``none`` when nothing is left). No tracker is disabled behind the user's back."""
+    names = [report_to] if isinstance(report_to, str) else list(report_to)
+    if "tensorboard" in names:
         import importlib.util
 
         if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
@@ -59,5 +62,8 @@ def resolve_report_to(report_to: str) -> str:
             warnings.warn("report_to='tensorboard' needs the tensorboard package (pip install "
                           "tensorboard==2.21.0, in requirements.txt): logging to the JSONL file only",
                           stacklevel=2)
-            return "none"
+            names = [n for n in names if n != "tensorboard"]
+            if not names:
+                return "none"
+            return names if not isinstance(report_to, str) else names[0]
     return report_to

@@ -35,10 +35,10 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     cfg.validate(num_processes)
     from trl import GRPOConfig
 
-    from .callback import (GapGRPOTrainer, GradientGapCallback, MetricsJsonlCallback,
-                           StepProgressCallback)
+    from .callback import (FinalModelCallback, GapGRPOTrainer, GradientGapCallback,
+                           MetricsJsonlCallback, StepProgressCallback)
     from rlvr_core.infra.threads import training_threads
-    from .evaluation import EvalSetCallback, evaluation_prompts
+    from .evaluation import EvalSetCallback, MathEvalCallback, evaluation_prompts
 
     if on_cpu(cfg):
         training_threads()
@@ -66,16 +66,28 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
         GradientGapCallback(reward, cfg.num_generations, cfg.temperature, mode=cfg.gap_mode,
                             proj_dim=cfg.gap_proj_dim, proj_seed=cfg.seed).attach(trainer)
     evaluation = None
-    if cfg.eval_problems:
+    at_steps = ((0,) if cfg.eval_start else ()) + (cfg.max_steps // 2,)
+    if cfg.eval_problems and cfg.task == "math":
+        # held out: GSM8K's test split (hub) or a local file (MATH-500), pass@1 and pass@k
+        heldout = cfg.make_eval_task(chat=task.chat)
+        evaluation = MathEvalCallback(heldout, tok, cfg.eval_problems, cfg.eval_samples, cfg.pass_k(),
+                                      cfg.max_completion_length, temperature=cfg.temperature,
+                                      at_steps=at_steps, seed=cfg.seed)
+        trainer.add_callback(evaluation)
+    elif cfg.eval_problems:
         # the evaluation problems are drawn with a seed of their own: the same set for every run
         evaluation = EvalSetCallback(task, tok, evaluation_prompts(task, tok, cfg.eval_problems, seed=1),
                                      cfg.eval_samples, cfg.max_completion_length,
                                      temperature=cfg.temperature,
-                                     at_steps=((0,) if cfg.eval_start else ()) + (cfg.max_steps // 2,),
-                                     gap=cfg.eval_gap, seed=cfg.seed)
+                                     at_steps=at_steps, gap=cfg.eval_gap, seed=cfg.seed)
         trainer.add_callback(evaluation)
     for cb in callbacks:
         trainer.add_callback(cb)
+    final = None
+    if cfg.output_dir and cfg.save_final_model:
+        # the trained model in HF format in output_dir (checkpoints stay in output_dir/checkpoint-N)
+        final = FinalModelCallback(cfg.output_dir, tok)
+        trainer.add_callback(final)
     # after the gap callback, so each JSONL line holds the step's gap/* metrics too
     trainer.add_callback(MetricsJsonlCallback(cfg.metrics_jsonl or Path(tmp) / "metrics.jsonl"))
     resume = cfg.resume_from_checkpoint
@@ -100,6 +112,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
             "provenance": {**run_provenance(where, on_cpu(cfg)),
                            "num_processes": num_processes,
                            "resumed_from": resume or None,
+                           "final_model": final.path if final is not None else None,
                            "is_main_process": trainer.accelerator.is_main_process,
                            "seconds": seconds,
                            "seconds_per_step": seconds / max(1, len(metrics)),

@@ -165,6 +165,7 @@ class MathDataset:
     hub_config: str | None = None
     split: str = "train"
     chat: bool = True
+    levels: tuple | list | None = None   # MATH: keep records whose ``level`` ("Level 3") is listed
 
     @property
     def name(self) -> str:
@@ -183,6 +184,17 @@ class MathDataset:
                              f"{'/'.join(DATA_FORMATS)} file")
         return load_dataset(fmt, data_files=str(path), split="train")
 
+    def filtered_records(self):
+        """:meth:`load_records`, restricted to ``levels`` (MATH's ``level`` column, "Level 3" or 3)."""
+        raw = self.load_records()
+        if self.levels is None:
+            return raw
+        if "level" not in raw.column_names:
+            raise ValueError(f"dataset_levels={list(self.levels)!r} is invalid for this dataset: it has "
+                             f"no 'level' column (columns {sorted(raw.column_names)})")
+        keep = {int(v) for v in self.levels}
+        return raw.filter(lambda r: _level(r["level"]) in keep)
+
     def prompt(self, question: str):
         if self.chat:
             return [{"role": "user", "content": f"{question}\n{MATH_INSTRUCTION}"}]
@@ -193,7 +205,7 @@ class MathDataset:
         trainer shuffles). ``size`` and ``seed`` are accepted for the common interface."""
         from .verify import gold_answer
 
-        raw = self.load_records()
+        raw = self.filtered_records()
         cols = set(raw.column_names)
         qcol = next((c for c in ("question", "problem") if c in cols), None)
         acol = next((c for c in ("answer", "solution") if c in cols), None)
@@ -210,6 +222,12 @@ class MathDataset:
         if not isinstance(completion, str):
             completion = " ".join(c["content"] for c in completion)
         return float(is_equivalent(completion, gold))
+
+
+def _level(value) -> int | None:
+    """MATH's difficulty level as an integer: ``"Level 3"`` or ``3`` -> 3 (``"Level ?"`` -> None)."""
+    m = re.search(r"\d+", str(value))
+    return int(m.group()) if m else None
 
 
 class VerifierReward:
