@@ -35,7 +35,7 @@ def _t(x) -> torch.Tensor:
     return torch.as_tensor(x, dtype=DTYPE)
 
 
-def _check_features(features) -> torch.Tensor:
+def check_features(features) -> torch.Tensor:
     phi = _t(features)
     if phi.ndim < 2 or phi.shape[-2] < 2 or phi.shape[-1] < 1:
         raise ValueError(f"features has shape {tuple(phi.shape)}: expected [..., N, d] with N >= 2")
@@ -44,7 +44,7 @@ def _check_features(features) -> torch.Tensor:
 
 def feature_diameter(features) -> torch.Tensor:
     """D = max_{o,o'} ||phi(o) - phi(o')|| per prompt: ``[..., N, d]`` -> ``[...]``."""
-    phi = _check_features(features)
+    phi = check_features(features)
     diff = phi.unsqueeze(-2) - phi.unsqueeze(-3)
     return diff.norm(dim=-1).flatten(-2).amax(-1)
 
@@ -79,7 +79,7 @@ def sharp_curvature_constant(features, rewards, w) -> torch.Tensor:
     ``features`` ``[..., P, N, d]``, ``rewards`` ``[..., P, N]``, ``w`` ``[..., d]`` -> ``[..., P]``.
     Zero when there is a single incorrect response (the curvature is then >= 0).
     """
-    phi = _check_features(features)
+    phi = check_features(features)
     r = _t(rewards)
     w = _t(w)
     proj = torch.einsum("...pnd,...d->...pn", phi, w)

@@ -197,7 +197,8 @@ def token_constants(policy: _Autoregressive, theta) -> dict:
 
 
 # ------------------------------------------------------------ closed-form circle models
-def _check_features(features) -> torch.Tensor:
+def check_features(features) -> torch.Tensor:
+    """The token features ``[V, d]`` as a float64 tensor, or a clear error (shared by the simulators)."""
     phi = torch.as_tensor(features, dtype=DTYPE)
     if phi.ndim != 2 or phi.shape[1] == 0:
         raise ValueError(f"features has shape {tuple(phi.shape)}: expected [V, d]")
@@ -207,7 +208,7 @@ def _check_features(features) -> torch.Tensor:
 
 def token_probs(features, theta) -> torch.Tensor:
     """softmax(Phi theta): ``[..., V]`` for theta ``[..., d]``."""
-    phi = _check_features(features)
+    phi = check_features(features)
     return torch.softmax(torch.as_tensor(theta, dtype=DTYPE) @ phi.T, dim=-1)
 
 
@@ -217,7 +218,7 @@ def model_success(features, theta, length, rule: str = "answer_last", correct: i
     broadcasts against theta's leading dims."""
     check_choice("rule", rule, REWARD_RULES)
     p = token_probs(features, theta)[..., correct]
-    T = _lengths_tensor(length)
+    T = lengths_tensor(length)
     return p if rule == "answer_last" else p ** T
 
 
@@ -226,18 +227,19 @@ def model_gap(features, theta, length, rule: str = "answer_last", correct: int =
     """The exact Gradient Gap g = grad logit J of the circle models, ``[..., d]`` [derived]:
     answer_last: (phi_c - E phi) / (1 - p_c);  all_correct: T (phi_c - E phi) / (1 - p_c^T)."""
     check_choice("rule", rule, REWARD_RULES)
-    phi = _check_features(features)
+    phi = check_features(features)
     logp = torch.log_softmax(torch.as_tensor(theta, dtype=DTYPE) @ phi.T, dim=-1)
     p = logp.exp()
     centred = phi[correct] - p @ phi
-    T = torch.ones(()) if rule == "answer_last" else _lengths_tensor(length)
+    T = torch.ones(()) if rule == "answer_last" else lengths_tensor(length)
     fail = -torch.expm1(T * logp[..., correct])  # 1 - J, computed without cancellation
     # where J = 1 to machine precision the gap is not representable: the run has converged, w = 0
     factor = torch.where(fail > 0, T / fail.clamp_min(1e-300), torch.zeros_like(fail))
     return factor.unsqueeze(-1) * centred
 
 
-def _lengths_tensor(length) -> torch.Tensor:
+def lengths_tensor(length) -> torch.Tensor:
+    """Response lengths as an integer tensor, each >= 1, or a clear error."""
     T = torch.as_tensor(length)
     if T.is_floating_point() and not torch.all(T == T.round()):
         raise ValueError(f"length={length!r} is invalid: expected integers >= 1")
@@ -263,7 +265,7 @@ def start_theta(features, success, length=1, rule: str = "answer_last", correct:
     """theta = s * (cos a, sin a) rotated from the correct token by ``angle`` (default a quarter
     of the token spacing, pi / (2V): an asymmetric start), with s > 0 solved by bisection so that
     J(theta) = ``success``. ``success`` and ``length`` broadcast; returns ``[..., 2]``."""
-    phi = _check_features(features)
+    phi = check_features(features)
     if phi.shape[1] != 2:
         raise ValueError(f"features has shape {tuple(phi.shape)}: start_theta expects 2-D features")
     V = phi.shape[0]
@@ -274,7 +276,7 @@ def start_theta(features, success, length=1, rule: str = "answer_last", correct:
     a = math.pi / (2 * V) if angle is None else float(angle)
     if not 0 <= a < math.pi / V:
         raise ValueError(f"angle={angle!r} is invalid: expected a number in [0, pi/V)")
-    T = _lengths_tensor(length)
+    T = lengths_tensor(length)
     J, T = torch.broadcast_tensors(J, T)
     base = torch.atan2(phi[correct, 1], phi[correct, 0])
     u = torch.stack([torch.cos(base + a), torch.sin(base + a)])
@@ -306,5 +308,5 @@ def curvature_bound(features) -> float:
     -Var_{v ~ p(.|v != c)}(w.phi_v) >= -|w|^2 diam(Phi)^2 / 4 (a variable with range D has
     variance <= D^2 / 4). Hence logit J(theta + eta w) >= logit J + eta <w, g> - eta^2 C |w|^2 / 2,
     and any eta <= <w, g> / (C |w|^2) gains at least eta <w, g> / 2 (Theorem 1's form)."""
-    phi = _check_features(features)
+    phi = check_features(features)
     return float(torch.cdist(phi, phi).max() ** 2 / 4)

@@ -18,7 +18,7 @@ from rlvr_core.paper.directions import ALGORITHMS, sampled_direction
 from rlvr_core.paper.policies import DTYPE
 from rlvr_core.simulators.sim import grid_runs
 from rlvr_core.infra.threads import few_threads
-from rlvr_core.paper.token_policies import (_check_features, _lengths_tensor, curvature_bound, model_gap,
+from rlvr_core.paper.token_policies import (check_features, lengths_tensor, curvature_bound, model_gap,
                              model_success, start_theta)
 from rlvr_core.infra.arguments import check_choice, check_int, check_seed
 
@@ -31,7 +31,7 @@ def exact_gap_runs(features, theta0, lengths, etas, steps: int, rule: str = "all
     """Population dynamics theta <- theta + eta g(theta) (w = g exactly) for a flat batch of
     runs (``theta0`` ``[R, d]``, ``lengths`` ``[R]``, ``etas`` ``[R]``): J ``[R, steps + 1]``."""
     theta = torch.as_tensor(theta0, dtype=DTYPE).clone()
-    T = _lengths_tensor(lengths)
+    T = lengths_tensor(lengths)
     eta = torch.as_tensor(etas, dtype=DTYPE)
     if torch.any(eta <= 0):
         raise ValueError("etas is invalid: expected step sizes > 0")
@@ -59,12 +59,12 @@ def sample_answer_last(features, theta, lengths, group_size: int, rng: np.random
     (phi(o_t) - E phi), and response ``lengths [R, G]``. The T - 1 free tokens are drawn as
     multinomial counts (conditional binomials), so the cost does not grow with T.
     """
-    phi = _check_features(features)
+    phi = check_features(features)
     G = check_int("group_size", group_size, minimum=2)
     check_choice("length_mode", length_mode, LENGTH_MODES)
     theta = torch.as_tensor(theta, dtype=DTYPE)
     R, V = theta.shape[0], phi.shape[0]
-    T = _lengths_tensor(lengths).numpy().astype(np.int64)
+    T = lengths_tensor(lengths).numpy().astype(np.int64)
     p = torch.softmax(theta @ phi.T, dim=-1).numpy()  # [R, V]
     if length_mode == "fixed":
         Tg = np.broadcast_to(T[:, None], (R, G)).copy()
@@ -116,12 +116,12 @@ def simulate_answer_last(features, theta0, lengths, etas, *, algorithm: str = "g
     every step) and ``align`` ``[R, steps]`` (cos(w_k, g) of the realised update; 0 when
     w_k = 0).
     """
-    phi = _check_features(features)
+    phi = check_features(features)
     check_choice("algorithm", algorithm, ALGORITHMS)
     check_choice("schedule", schedule, SCHEDULES)
     K = check_int("steps", steps, minimum=1)
     rng = np.random.default_rng(check_seed("seed", seed))
-    T = _lengths_tensor(lengths)
+    T = lengths_tensor(lengths)
     eta = torch.as_tensor(etas, dtype=DTYPE)
     if eta.ndim != 1 or torch.any(~torch.isfinite(eta)) or torch.any(eta <= 0):
         raise ValueError("etas is invalid: expected a 1-D tensor of finite step sizes > 0")

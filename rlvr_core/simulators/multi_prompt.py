@@ -22,7 +22,7 @@ from rlvr_core.simulators.answer_last import run_direction, sample_answer_last
 from rlvr_core.paper.directions import ALGORITHMS
 from rlvr_core.paper.policies import DTYPE
 from rlvr_core.infra.threads import few_threads
-from rlvr_core.paper.token_policies import _check_features, model_success
+from rlvr_core.paper.token_policies import check_features, model_success
 from rlvr_core.infra.arguments import check_choice, check_int, check_seed
 
 __all__ = ["prompt_angles", "rotate", "prompt_success", "simulate_multi_prompt"]
@@ -47,7 +47,7 @@ def rotate(x: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
 
 def prompt_success(features, theta, angles) -> torch.Tensor:
     """J_q for runs ``theta [R, 2]`` and prompts ``angles [P]``: ``[R, P]``."""
-    phi = _check_features(features)
+    phi = check_features(features)
     theta = torch.as_tensor(theta, dtype=DTYPE)
     local = rotate(theta.unsqueeze(1), -torch.as_tensor(angles, dtype=DTYPE))  # [R, P, 2]
     return model_success(phi, local.reshape(-1, 2), 1, "answer_last").reshape(local.shape[:2])
@@ -59,7 +59,7 @@ def simulate_multi_prompt(features, theta0, angles, etas, *, length: int = 1,
     """Sampled full-batch training of R runs (``etas`` ``[R]``, ``theta0`` ``[2]`` or
     ``[R, 2]``) on the prompts ``angles`` ``[P]``. Returns ``J`` ``[R, P, steps + 1]``: every
     prompt's exact success rate after every step (the training accuracy is its mean over P)."""
-    phi = _check_features(features)
+    phi = check_features(features)
     if phi.shape[1] != 2:
         raise ValueError(f"features has shape {tuple(phi.shape)}: expected 2-D features [V, 2]")
     check_choice("algorithm", algorithm, ALGORITHMS)

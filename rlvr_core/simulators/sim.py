@@ -88,7 +88,11 @@ def make_grid(etas, num_seeds: int, num_instances: int) -> Grid:
                 shape=(len(etas), S, I))
 
 
-def _check_batch(features, rewards, theta0, etas):
+def check_batch(features, rewards, theta0, etas):
+    """Validate one batch of bandit runs (features ``[B, P, N, d]`` or ``[P, N, d]``, binary
+    rewards with a correct and an incorrect response per prompt, starts, step sizes > 0) and
+    bring them to a common batch size B; a clear error otherwise. Shared with the simulators
+    that build on ``simulate``."""
     phi = torch.as_tensor(features, dtype=DTYPE)
     if phi.ndim == 3:
         phi = phi.unsqueeze(0)
@@ -169,7 +173,7 @@ def simulate(features, rewards, theta0, etas, num_steps: int, *, direction: str 
         if direction not in ALGORITHMS:
             raise ValueError(f"direction={direction!r} is invalid with group_size: expected one of "
                              + ", ".join(repr(a) for a in ALGORITHMS))
-    phi, r, theta, eta0 = _check_batch(features, rewards, theta0, etas)
+    phi, r, theta, eta0 = check_batch(features, rewards, theta0, etas)
     with few_threads(phi.numel()):
         return _simulate(phi, r, theta, eta0, K, direction, step_rule, group_size, seed,
                          alignment_decay, max_eta, record_theta)
@@ -242,7 +246,7 @@ def _simulate(phi, r, theta, eta0, K, direction, step_rule, group_size, seed, al
 def simulate_per_run(features, rewards, theta0, etas, num_steps: int, **kwargs) -> list[SimResult]:
     """The same runs one at a time (a plain Python loop over runs): the baseline of the
     benchmark. Sampled directions draw different samples than the batched call."""
-    phi, r, th, eta = _check_batch(features, rewards, theta0, etas)
+    phi, r, th, eta = check_batch(features, rewards, theta0, etas)
     return [simulate(phi[b], r[b], th[b], eta[b:b + 1], num_steps, **kwargs)
             for b in range(phi.shape[0])]
 

@@ -26,7 +26,7 @@ import torch
 
 from rlvr_core.paper import theory
 from rlvr_core.paper.policies import DTYPE
-from rlvr_core.simulators.sim import SimResult, _check_batch, gap_stats, simulate
+from rlvr_core.simulators.sim import SimResult, check_batch, gap_stats, simulate
 from rlvr_core.infra.threads import few_threads
 from rlvr_core.stats.thresholds import Bracket, first_failure
 from rlvr_core.infra.arguments import check_choice, check_grid, check_int, check_positive
@@ -49,7 +49,7 @@ def aggregate_bound_run(features, rewards, theta0, multiplier: float, num_steps:
     check_choice("step_rule", step_rule, AGGREGATE_RULES)
     c = check_positive("multiplier", multiplier)
     K = check_int("num_steps", num_steps, minimum=1)
-    phi, r, theta, _ = _check_batch(features, rewards, theta0, c)
+    phi, r, theta, _ = check_batch(features, rewards, theta0, c)
     B, P, N, d = phi.shape
     if step_rule != "sharp":
         L, G = theory.loglinear_constants(phi)  # [B, P]
