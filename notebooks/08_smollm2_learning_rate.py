@@ -83,7 +83,7 @@ show(study.plot_grpo(g))
 #    completions at the same cap);
 # 2. a seed is stable when its mean success over the last 5 steps is at least $J_0-2\,$s.e.;
 # 3. a rate passes when at least 2/3 of its seeds are stable and fails at 1/3 or fewer;
-# 4. the threshold is the first-failure bracket, with a bootstrap CI over seeds.
+# 4. the threshold is the first-failure bracket, with the range of its seed bootstrap.
 #
 # The constants of the theory are not computable for a 135M-parameter transformer, so, as in
 # notebook 07, the theory predicts that a threshold exists, not where.
@@ -193,10 +193,12 @@ if len(ev.table) >= 4:
                       "measures the success")
 
 # %% [markdown]
-# <details><summary>Why two seeds give no CI, and the finer rates</summary>
+# <details><summary>What three seeds support, and the finer rates</summary>
 #
-# A CI needs three seeds complete at every rate: two seeds have three distinct bootstrap resamples,
-# and a CI from them only repeats the bracket. The finer rates (the geometric midpoint of each
+# Three seeds have only 10 distinct bootstrap resamples, so the bootstrap gives a *range* of the
+# threshold estimate, not a calibrated CI; two seeds (3 resamples) would only repeat the bracket,
+# so no range is printed for them. Per rate, the stable count carries a Wilson 90% interval
+# (1 of 3 stable: [0.08, 0.75]), the honest width of a 3-seed fraction. The finer rates (the geometric midpoint of each
 # setting's first bracket: `grpo` 0.017, `dr_grpo` 0.055, AdamW 5.5e-5, `smollm2_fine_plan()`)
 # were chosen after those grids had answered, so they refine a bracket but were not part of a
 # pre-registered test.
@@ -208,7 +210,7 @@ if len(ev.table) >= 4:
 # - **[measured]** The paper's scale (Qwen2.5-Math-7B, many GPUs) is not run here; a config for it
 #   is provided (`configs/qwen2.5-math-7b.yaml`).
 # - **[measured]** The sweeps sit on grids about ×3 apart, refined to ×1.7 only inside each bracket,
-#   with at most three seeds per rate: not fine enough for a narrow CI. Where a plan is not complete
+#   with at most three seeds per rate: not fine enough for a narrow interval. Where a plan is not complete
 #   (the first cell prints how many planned runs are stored), the missing runs are left out of the
 #   rule, not counted as collapsed. A finer grid with more seeds costs days of this 2-core machine at
 #   the cost per step printed in §2.

@@ -122,7 +122,7 @@ def _settings(ratio):
 def test_settings_sentence_flips_with_the_ratio_and_waits_for_seeds():
     text = smol_lr.settings_sentence(_settings(1.8))
     assert "stable up to 5.5e-05" in text and "collapsed from 0.0001" in text
-    assert "2 seeds at every rate: too few for a CI" in text
+    assert "2 seeds at every rate: too few for a bootstrap range" in text
     assert "ratio is 1.80, inside one grid step" in text
     assert "ratio is 4.00, outside one grid step" in smol_lr.settings_sentence(_settings(4.0))
     assert "not compared yet" in smol_lr.settings_sentence(_settings(math.nan))

@@ -97,3 +97,20 @@ def mean_ci(x, level: float = 0.9) -> tuple[float, float, float]:
         return m, math.nan, math.nan
     h = float(stats.t.ppf((1 + level) / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
     return m, m - h, m + h
+
+
+def wilson_interval(successes, trials, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion, elementwise (NaN where ``trials`` is 0).
+    With a handful of seeds this is what a stable fraction supports: 1 of 3 gives [0.08, 0.75]."""
+    from scipy import stats
+
+    k, n = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
+    if np.any((k < 0) | (k > n)):
+        raise ValueError("successes is invalid: expected 0 <= successes <= trials")
+    z = float(stats.norm.ppf((1 + level) / 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..llm.evaluation import evaluation_rows, starting_success
 from ..llm.smollm2 import is_available
+from ..stats.fit import wilson_interval
 from ..llm.sweeps import (SE_MULT, SMOLLM2_ADAMW_LRS, by_setting, final_success,
                           mean_curve, run_all, smollm2_adamw_configs, smollm2_dr_grpo_plan,
                           smollm2_fine_plan, smollm2_plan, smollm2_runs, smollm2_seed_plan,
@@ -88,14 +89,18 @@ def grpo_sweep(d: SimpleNamespace) -> SimpleNamespace:
 def grpo_table(g: SimpleNamespace, start: dict) -> str:
     lines = [f"J0 = {g.J0:.3f} ± {g.J0_se:.3f} (evaluation set, {start['n']} completions); "
              f"stable: final >= {g.J0 - SE_MULT * g.J0_se:.3f}",
-             "lr       " + "  ".join(f"seed {s}" for s in g.seeds) + "  stable fraction"]
+             "lr       " + "  ".join(f"seed {s}" for s in g.seeds) + "  stable (Wilson 90%)"]
     for lr, row, f in zip(g.lrs, g.final, g.frac):
+        n = int((~np.isnan(row)).sum())
+        k = int(round(f * n)) if n else 0
+        lo, hi = wilson_interval(k, n)
         lines.append(f"{lr:<8g} " + "  ".join("   -  " if np.isnan(v) else f"{v:6.2f}" for v in row)
-                     + f"  {f:.2f}")
+                     + f"  {k}/{n} [{lo:.2f}, {hi:.2f}]")
     b = g.bracket
     lines.append(f"threshold: stable <= {b.last_pass:.2g}, collapsed >= {b.first_fail:.2g}, estimate "
-                 f"{b.estimate:.2g}, 90% CI [{g.ci[0]:.2g}, {g.ci[1]:.2g}] (seeds complete at every "
-                 f"rate: {g.complete})")
+                 f"{b.estimate:.2g}, seed-bootstrap range [{g.ci[0]:.2g}, {g.ci[1]:.2g}] (seeds complete "
+                 f"at every rate: {g.complete}; 3 seeds have 10 distinct resamples: a range, not a "
+                 f"calibrated CI)")
     lines.append(f"share of replies at the {g.L_max}-token cap, grpo: "
                  + ", ".join(f"{g.clipped[lr]:.0%} at η = {lr:g}" for lr in g.lrs))
     return "\n".join(lines)
@@ -107,7 +112,7 @@ def threshold_sentence(g: SimpleNamespace) -> str:
     return (f"[measured] From J0 = {g.J0:.2f} ± {g.J0_se:.2f}, the grpo stable fraction falls from "
             f"{g.frac[0]:.2f} at η = {g.lrs[0]:g} to {g.frac[-1]:.2f} at η = {g.lrs[-1]:g}; the rule puts "
             f"the threshold between {b.last_pass:.2g} and {b.first_fail:.2g} (estimate {b.estimate:.2g}, "
-            f"90% CI [{g.ci[0]:.2g}, {g.ci[1]:.2g}] over {g.complete} seeds; the grid's steps are "
+            f"seed-bootstrap range [{g.ci[0]:.2g}, {g.ci[1]:.2g}] over {g.complete} seeds; the grid's steps are "
             f"×{steps.min():.1f} to ×{steps.max():.1f}, so the bracket is that coarse).")
 
 
@@ -192,11 +197,11 @@ def settings_report(st: SimpleNamespace) -> str:
 
 
 def settings_table(st: SimpleNamespace) -> pd.DataFrame:
-    """One row per setting: the bracket, its estimate and CI (rates span 1e-5 to 0.3: 2 digits)."""
+    """One row per setting: the bracket, its estimate and seed-bootstrap range (rates span 1e-5 to 0.3: 2 digits)."""
     rows = [{"setting": name, "runs": sm["runs"], "rates": len(sm["lrs"]),
              "seeds per rate (fewest)": sm["min_seeds"],
              "stable <=": sm["bracket"].last_pass, "collapsed >=": sm["bracket"].first_fail,
-             "estimate": sm["bracket"].estimate, "90% CI low": sm["ci"][0], "90% CI high": sm["ci"][1]}
+             "estimate": sm["bracket"].estimate, "bootstrap low": sm["ci"][0], "bootstrap high": sm["ci"][1]}
             for name, sm in st.summary.items()]
     return pd.DataFrame(rows).set_index("setting").map(lambda v: f"{v:.2g}" if isinstance(v, float) else v)
 
@@ -212,9 +217,9 @@ def settings_sentence(st: SimpleNamespace) -> str:
                 f"each), stable up to {sm['bracket'].last_pass:.2g}")
         text += (f", collapsed from {sm['bracket'].first_fail:.2g}" if np.isfinite(sm["bracket"].first_fail)
                  else ", no rate collapsed (the threshold lies above the grid)")
-        text += (f" (90% CI [{sm['ci'][0]:.2g}, {sm['ci'][1]:.2g}])" if np.all(np.isfinite(sm["ci"]))
+        text += (f" (seed-bootstrap range [{sm['ci'][0]:.2g}, {sm['ci'][1]:.2g}])" if np.all(np.isfinite(sm["ci"]))
                  else f" ({sm['complete_seeds']} seed{'s' * (sm['complete_seeds'] != 1)} at every rate: "
-                      "too few for a CI)")
+                      "too few for a bootstrap range)")
         parts.append(text + ".")
     for label, r in st.ratios.items():
         parts.append(f"The {label} threshold ratio is {r:.2f}, "
