@@ -27,7 +27,7 @@
 # and the safe learning rate of one does not transfer to another.
 #
 # **Covers:** claim P7 of the claims registry (`rlvr_core/claims.yaml`, map in notebook 00).
-# **Run time (default profile, 2-core laptop): about 30 s (15 s with warm caches).** Statements are labelled **[paper]**, **[derived]** or **[measured]**.
+# **Run time (default profile, 2-core laptop): about 20 s.** Statements are labelled **[paper]**, **[derived]** or **[measured]**.
 
 # %% tags=["hide-input"]
 # Setup. On Colab (or wherever RLVR_INSTALL names a pip source), install the companion first.
