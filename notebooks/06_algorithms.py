@@ -196,6 +196,11 @@ assert expect("P7 the theory's predictor and the baseline both rank eta* positiv
 #    gradient that the length-independent model lacks? <details><summary>Solution</summary>The score
 #    of the length itself; $1/|o|$ then biases the direction towards long failed and short correct
 #    responses — the length blow-up practitioners report.</details>
+# 5. Show that the KL variant's first update equals GRPO's, and that PPO-clip's first epoch does too.
+#    <details><summary>Solution</summary>$\nabla_\theta{\rm KL}(\pi_\theta\|\pi_{\rm start})=\Phi^\top p\odot(u-{\rm KL})$
+#    with $u=\log p-\log p_{\rm start}=0$ at the start; in the first epoch $\theta=\theta_{\rm old}$, every
+#    ratio is 1, no clip is active and the gradient of $\rho A$ is $A\,\nabla\log\pi$ (tests/test_off_policy.py
+#    checks both).</details>
 
 # %%
 print(versions())
