@@ -66,3 +66,31 @@ def test_collapse_tables_keep_small_second_moments_readable():
     text = study.collapse_tables(cs, sweep)
     assert "0.000272" in text and "0.000 " not in text  # significant digits, not 0.000
     assert "collapses first (smallest eta*): A" in text and "REINFORCE (1, 2)" in text
+
+
+def _ds(rho_t, rho_b, diff, width=(5.7, float("nan")), bound=(40.0, 11.0)):
+    tab = pd.DataFrame({"direction": ["A", "B"]})
+    return {"table": tab, "rho": {"theory": rho_t, "baseline": rho_b}, "rho_diff": diff,
+            "width": np.array(width), "width_bound": np.array(bound)}
+
+
+def test_direction_verdict_names_the_winner_only_when_the_ci_excludes_zero():
+    text = study.direction_verdict(_ds((0.85, 0.64, 0.92), (0.85, 0.72, 0.96), (0.0, -0.16, 0.04)))
+    assert "neither predictor" in text and "0.85 (90% seed-bootstrap CI [0.64, 0.92])" in text
+    # negative controls: a CI of the difference above / below 0 names the winner
+    assert "theory's predictor ranks the thresholds better" in study.direction_verdict(
+        _ds((0.9, 0.8, 1.0), (0.2, 0.0, 0.4), (0.7, 0.5, 0.9)))
+    assert "baseline ranks the thresholds better" in study.direction_verdict(
+        _ds((0.2, 0.0, 0.4), (0.9, 0.8, 1.0), (-0.7, -0.9, -0.5)))
+
+
+def test_transition_verdict_counts_censored_widths_as_bounds():
+    text = study.transition_verdict(_ds((0, 0, 0), (0, 0, 0), (0, 0, 0)))
+    assert "1 of 2 directions" in text and "width > 11" in text and "gradually" in text
+    sharp = study.transition_verdict(_ds((0, 0, 0), (0, 0, 0), (0, 0, 0), width=(1.4, 1.9)))
+    assert "median factor 1.6" in sharp and "gradually" not in sharp
+
+
+def test_directions_list_the_six_and_the_five_new_ones():
+    assert list(study.DIRECTIONS)[:6] == list(study.ALGORITHMS)
+    assert set(study.NEW_DIRECTIONS) <= set(study.DIRECTIONS) and len(study.DIRECTIONS) == 11

@@ -59,6 +59,19 @@ def sample_answer_last(features, theta, lengths, group_size: int, rng: np.random
     (phi(o_t) - E phi), and response ``lengths [R, G]``. The T - 1 free tokens are drawn as
     multinomial counts (conditional binomials), so the cost does not grow with T.
     """
+    rewards, counts, Tg, p = sample_answer_last_counts(features, theta, lengths, group_size, rng,
+                                                       correct, length_mode)
+    phi = check_features(features)
+    scores = counts @ phi - Tg.unsqueeze(-1) * (p @ phi).unsqueeze(1)
+    return rewards, scores, Tg
+
+
+def sample_answer_last_counts(features, theta, lengths, group_size: int, rng: np.random.Generator,
+                              correct: int = 0, length_mode: str = "fixed"):
+    """The draws of :func:`sample_answer_last` (same random stream) before they become scores:
+    ``rewards [R, G]``, token ``counts [R, G, V]`` (answer included), ``lengths [R, G]`` and the
+    sampling policy's token probabilities ``p [R, V]``; the score of a response under a policy q
+    is counts @ phi - |o| E_q phi."""
     phi = check_features(features)
     G = check_int("group_size", group_size, minimum=2)
     check_choice("length_mode", length_mode, LENGTH_MODES)
@@ -84,10 +97,8 @@ def sample_answer_last(features, theta, lengths, group_size: int, rng: np.random
     counts[np.arange(R)[:, None], np.arange(G)[None, :], answer] += 1
     counts_t = torch.from_numpy(counts)
     Tg_t = torch.from_numpy(Tg).to(DTYPE)
-    mean_phi = torch.from_numpy(p) @ phi  # [R, d]
-    scores = counts_t @ phi - Tg_t.unsqueeze(-1) * mean_phi.unsqueeze(1)
     rewards = torch.from_numpy((answer == correct).astype(np.float64))
-    return rewards, scores, Tg_t
+    return rewards, counts_t, Tg_t, torch.from_numpy(p)
 
 
 def run_direction(algorithm: str, rewards, scores, lengths, max_lengths) -> torch.Tensor:

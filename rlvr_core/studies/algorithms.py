@@ -6,8 +6,12 @@ name and parameters), so the figure and the checked numbers stay what they were:
 
 1. ``population_check``: the mean of sampled directions at a fixed length against the population
    formula (every population direction is a positive multiple of the Gradient Gap g);
-2. ``collapse_sweep`` / ``collapse_summary``: the collapse threshold eta* of every algorithm with
-   variable lengths, against the Theorem-1 step scale E<w,g>/E|w|^2 and the baseline 1/RMS|w|.
+2. ``collapse_sweep`` / ``collapse_summary``: the former Section 2 (eta* read as "mean final J >=
+   LEVEL"), no longer called by the notebook;
+3. ``direction_sweep`` / ``direction_summary``: eleven directions (the six, plus PPO-clip, a KL
+   penalty and stale batches from ``simulators.off_policy``) with the shared threshold rule of
+   ``stats.thresholds`` (a run passes when J_K >= J_0, majority of seeds, first failure, seed-
+   bootstrap CIs), both predictors' rank correlations with bootstrap CIs, the transition width.
 """
 from __future__ import annotations
 
@@ -56,7 +60,8 @@ def check_parameters(seed, j0, level, max_length, fixed_length, group_size, voca
     """Validate the notebook's knobs with errors that name the parameter; returns the circle
     features and the start theta with success rate ``j0``."""
     check_seed("SEED", seed)
-    check_probability("LEVEL", level)
+    if level is not None:  # notebook 06 no longer has a LEVEL (one threshold rule, thresholds.py)
+        check_probability("LEVEL", level)
     check_int("MAX_LENGTH", max_length, minimum=1)
     check_int("FIXED_LENGTH", fixed_length, minimum=1)
     check_int("GROUP_SIZE", group_size, minimum=2)
@@ -237,3 +242,225 @@ def plot_collapse(sweep: dict, cs: dict):
            ylabel="measured $\\eta^*$", title="threshold vs Theorem-1 step scale and a baseline")
     ax.legend(fontsize=8)
     return fig
+
+
+# --- 3. directions that are not multiples of g: PPO-clip, KL, stale batches ------------------------
+# (import of the new names from their real modules; the import lines above stay as they are)
+from rlvr_core.simulators.off_policy import Variant, simulate_variant  # noqa: E402
+from rlvr_core.simulators.sim import grid_runs  # noqa: E402
+from rlvr_core.stats.thresholds import bootstrap_bracket, bracket_from_seeds  # noqa: E402
+
+WINDOW = 30          # steps at the start of each run over which the direction's moments are taken
+TRANSITION_BAND = (0.1, 0.9)  # width: first step with <= 10% passing / last of the >= 90% block
+N_BOOT = 300
+DIRECTIONS = {**{alg: (ALGORITHM_LABELS[alg], Variant(base=alg)) for alg in ALGORITHMS},
+              "ppo_clip": ("GRPO + PPO-clip (4 epochs, eps 0.2)", Variant(epochs=4, clip=0.2)),
+              "kl_small": ("GRPO + KL (beta 0.04)", Variant(beta=0.04)),
+              "kl_large": ("GRPO + KL (beta 0.4)", Variant(beta=0.4)),
+              "stale": ("GRPO, 4 steps stale", Variant(stale=4)),
+              "stale_is": ("GRPO, 4 steps stale + IS", Variant(stale=4, importance=True))}
+NEW_DIRECTIONS = ("ppo_clip", "kl_small", "kl_large", "stale", "stale_is")
+
+
+def direction_sweep(phi, j0, max_length, group_size, s: Sizes, seed: int, progress=None) -> dict:
+    """Every direction of ``DIRECTIONS`` on the step grid x ``s.seeds`` seeds (cached, one batch
+    per direction): the final J, and per run the first ``WINDOW`` steps' sums of <w,g>, |w|^2,
+    cos(w,g), of the vectors w and g (w: the effective direction (theta_{k+1} - theta_k)/eta)."""
+    params = {"J0": j0, "Lmax": max_length, "G": group_size, "V": phi.shape[0], "etas": s.etas,
+              "seeds": s.seeds, "steps": s.steps, "seed": seed, "window": WINDOW,
+              "directions": {k: v.params() for k, (_, v) in DIRECTIONS.items()}}
+    from rlvr_core.paper.token_policies import start_theta
+
+    def compute():
+        E = torch.tensor(s.etas, dtype=torch.float64)
+        T, eta, _ = grid_runs(torch.tensor([float(max_length)]), E, torch.arange(s.seeds))
+        out = {}
+        names = list(DIRECTIONS) if progress is None else progress(list(DIRECTIONS))
+        for name in names:
+            o = simulate_variant(phi, start_theta(phi, j0), T, eta, DIRECTIONS[name][1],
+                                 group_size=group_size, steps=s.steps, seed=seed)
+            sh = (len(s.etas), s.seeds)
+            w, g = o["w"][:, :WINDOW], o["g"][:, :WINDOW]
+            cos = torch.nn.functional.cosine_similarity(w, g, dim=-1, eps=1e-300)
+            out[name + "/final"] = o["J"][:, -1].reshape(sh).numpy()
+            out[name + "/inner"] = o["inner"][:, :WINDOW].sum(-1).reshape(sh).numpy()
+            out[name + "/norm2"] = o["norm2"][:, :WINDOW].sum(-1).reshape(sh).numpy()
+            out[name + "/cos"] = cos.sum(-1).reshape(sh).numpy()
+            out[name + "/w"] = w.sum(1).reshape(*sh, -1).numpy()
+            out[name + "/g"] = g.sum(1).reshape(*sh, -1).numpy()
+        return out
+    res = cached("algorithms_direction_sweep", params, compute)
+    stack = {k: np.stack([res[f"{n}/{k}"] for n in DIRECTIONS]) for k in
+             ("final", "inner", "norm2", "cos", "w", "g")}  # [D, E, S, ...]
+    return {**stack, "j0": j0, "etas": s.etas, "params": params, "steps": s.steps}
+
+
+def _edge_statistics(sw: dict, idx, seeds) -> dict:
+    """The window moments at grid index ``idx[d]`` of each direction, over the seeds ``seeds``."""
+    D = len(idx)
+    pick = lambda key: sw[key][np.arange(D), idx][:, seeds]  # noqa: E731  [D, S', ...]
+    n = WINDOW * len(seeds)
+    inner, norm2 = pick("inner").sum(1) / n, pick("norm2").sum(1) / n
+    w, g = pick("w").sum(1), pick("g").sum(1)
+    cos_mean = (w * g).sum(-1) / (np.linalg.norm(w, axis=-1) * np.linalg.norm(g, axis=-1))
+    return {"inner": inner, "norm2": norm2, "cos": pick("cos").sum(1) / n, "cos_mean": cos_mean,
+            "eta_pred": inner / norm2, "eta_base": 1 / np.sqrt(norm2)}
+
+
+def _thresholds(passed, etas):
+    """eta* per direction (shared rule: majority of seeds with J_K >= J_0, first failure): the
+    bracket estimate, the last pass where censored; and the grid index of the last pass."""
+    b = bracket_from_seeds(torch.as_tensor(passed), etas, name="ETAS")
+    last = b.last_pass.numpy()
+    est = np.where(np.isfinite(b.estimate.numpy()), b.estimate.numpy(), last)
+    idx = np.searchsorted(np.asarray(etas), last)
+    return b, est, np.clip(idx, 0, len(etas) - 1)
+
+
+def _spearman(x, y) -> float:
+    from scipy.stats import spearmanr
+    return float(spearmanr(x, y).statistic)
+
+
+def direction_summary(sw: dict, n_boot: int = N_BOOT, seed: int = 0) -> dict:
+    """The algorithm table over ALL directions: the window moments of the update taken at each
+    direction's own last passing step (cos(w,g) realised and of the mean, E<w,g>, E|w|^2, the
+    theory's E<w,g>/E|w|^2 and the baseline 1/RMS|w|), eta* with a seed-bootstrap CI, each
+    predictor's rank correlation with eta* with a seed-bootstrap CI, and the transition width."""
+    etas = sw["etas"]
+    passed = sw["final"] >= sw["j0"]  # [D, E, S]: a run passes when it does not end below J_0
+    b, est, idx = _thresholds(passed, etas)
+    S = passed.shape[-1]
+    st = _edge_statistics(sw, idx, np.arange(S))
+    ci = bootstrap_bracket(torch.as_tensor(passed), etas, n_boot=n_boot, seed=seed).numpy()
+    rng = np.random.default_rng(seed)
+    rho = {"theory": [], "baseline": []}
+    for _ in range(n_boot):
+        sel = rng.integers(S, size=S)
+        _, est_b, idx_b = _thresholds(passed[..., sel], etas)
+        st_b = _edge_statistics(sw, idx_b, sel)
+        rho["theory"].append(_spearman(st_b["eta_pred"], est_b))
+        rho["baseline"].append(_spearman(st_b["eta_base"], est_b))
+    rho = {k: np.asarray(v) for k, v in rho.items()}
+    diff = rho["theory"] - rho["baseline"]
+    wb = bracket_from_seeds(torch.as_tensor(passed), etas, TRANSITION_BAND, name="ETAS")
+    table = pd.DataFrame({
+        "direction": [lab for lab, _ in DIRECTIONS.values()],
+        "cos(w,g)": st["cos"], "cos(Ew,Eg)": st["cos_mean"], "E<w,g>": st["inner"],
+        "E|w|^2": st["norm2"], "E<w,g>/E|w|^2": st["eta_pred"], "1/RMS|w|": st["eta_base"],
+        "eta*": est, "CI low": ci[:, 0], "CI high": ci[:, 1],
+        "bracket": [f"({lo:.3g}, {hi:.3g})" for lo, hi in zip(b.last_pass.tolist(), b.first_fail.tolist())]})
+    q = lambda a: np.nanquantile(a, [0.05, 0.95])  # noqa: E731
+    return {"table": table, "passed": passed, "eta_star": est,
+            "rho": {"theory": (_spearman(st["eta_pred"], est), *q(rho["theory"])),
+                    "baseline": (_spearman(st["eta_base"], est), *q(rho["baseline"]))},
+            "rho_diff": (float(np.nanmean(diff)), *q(diff)),
+            "width": (wb.first_fail / wb.last_pass).numpy(),
+            "width_bound": (etas[-1] / wb.last_pass).numpy(), "n_boot": n_boot}
+
+
+def direction_table(ds: dict) -> str:
+    """The algorithm table, three significant digits."""
+    return ds["table"].to_string(index=False, float_format="{:.3g}".format)
+
+
+def direction_verdict(ds: dict) -> str:
+    """Which predictor ranks eta* better over all directions: the theory only when the CI of the
+    difference of the two rank correlations excludes 0 (and likewise for the baseline)."""
+    (rt, lt, ht), (rb, lb, hb) = ds["rho"]["theory"], ds["rho"]["baseline"]
+    _, ld, hd = ds["rho_diff"]
+    if ld > 0:
+        who = "the theory's predictor ranks the thresholds better than the baseline"
+    elif hd < 0:
+        who = "the baseline ranks the thresholds better than the theory's predictor"
+    else:
+        who = "neither predictor ranks the thresholds better than the other"
+    return (f"[measured] Over all {len(ds['table'])} directions, rank correlation with eta*: "
+            f"theory E<w,g>/E|w|^2 {rt:.2f} (90% seed-bootstrap CI [{lt:.2f}, {ht:.2f}]), baseline "
+            f"1/RMS|w| {rb:.2f} [{lb:.2f}, {hb:.2f}]; difference theory - baseline CI "
+            f"[{ld:.2f}, {hd:.2f}]: {who}.")
+
+
+def transition_verdict(ds: dict) -> str:
+    """How sharp the threshold is: the ratio (first step with <= 10% of seeds passing) / (end of
+    the leading block with >= 90% passing), per direction; where no step of the grid falls to
+    <= 10%, the grid's end / the block's end is a lower bound."""
+    w, bound = ds["width"], ds["width_bound"]
+    fin = np.isfinite(w)
+    both = np.where(fin, w, bound)
+    return (f"[measured] Transition width (first eta with <= 10% of seeds passing / last eta of "
+            f"the leading >= 90% block): factor {np.min(w[fin]):.2g} to {np.max(w[fin]):.2g} for "
+            f"the {fin.sum()} of {len(w)} directions that fall to <= 10% on the grid; the other "
+            f"{(~fin).sum()} never do (width > {np.min(bound[~fin]):.2g}); median over all, counting "
+            f"the bounds: > {np.median(both):.2g}"
+            + (": well over the factor 2 of a sharp threshold; the fraction of seeds that collapse "
+               "rises gradually with eta." if np.median(both) > 2 else ".") if (~fin).any() else
+            f"[measured] Transition width: median factor {np.median(w):.2g} "
+            f"(range {w.min():.2g} to {w.max():.2g}).")
+
+
+def plot_directions(ds: dict):
+    """Measured eta* (with CI) against the theory's E<w,g>/E|w|^2 and the baseline 1/RMS|w|."""
+    tab = ds["table"]
+    new = np.array([k in NEW_DIRECTIONS for k in DIRECTIONS])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    err = np.abs(np.stack([tab["eta*"] - tab["CI low"], tab["CI high"] - tab["eta*"]]))
+    for ax, col, name in zip(axes, ["E<w,g>/E|w|^2", "1/RMS|w|"], ["theory", "baseline"]):
+        for m, mk, lab in ((~new, "o", "multiples of g"), (new, "s", "PPO-clip / KL / stale")):
+            ax.errorbar(tab[col][m], tab["eta*"][m], yerr=np.nan_to_num(err[:, m]), fmt=mk, ms=5,
+                        capsize=2, label=lab)
+        for _, row in tab.iterrows():
+            ax.annotate(row["direction"].split(" (")[0], (row[col], row["eta*"]), fontsize=6)
+        r, lo, hi = ds["rho"][name]
+        ax.set(xscale="log", yscale="log", xlabel=f"{name}: {col} (at the edge)",
+               ylabel="measured $\\eta^*$ (majority of seeds end at $J\\geq J_0$)",
+               title=f"{name}: Spearman {r:.2f} [{lo:.2f}, {hi:.2f}]")
+        ax.legend(fontsize=7)
+    return fig
+
+
+def plot_transition(ds: dict, etas):
+    """Fraction of seeds passing against eta / eta* for every direction."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    frac = ds["passed"].mean(-1)
+    for d, (lab, _) in enumerate(DIRECTIONS.values()):
+        ax.semilogx(np.asarray(etas) / ds["eta_star"][d], frac[d], "-", lw=1, label=lab)
+    ax.axhline(0.5, color="k", lw=0.7, ls=":")
+    ax.set(xlabel="$\\eta/\\eta^*$", ylabel="fraction of seeds with $J_K\\geq J_0$",
+           title="how sharp is the threshold")
+    ax.legend(fontsize=6)
+    return fig
+
+
+def alignment_contrast(sw: dict) -> dict:
+    """Negative control of the new directions: at the base GRPO's last passing step (one grid
+    index for all), each new direction's mean realised cos(w,g) over the first ``WINDOW`` steps
+    minus GRPO's, in Monte-Carlo standard errors (seed spread of the per-run window means)."""
+    passed = sw["final"] >= sw["j0"]
+    _, _, idx = _thresholds(passed, sw["etas"])
+    names = list(DIRECTIONS)
+    i = int(idx[names.index("grpo")])
+    per_run = sw["cos"][:, i] / WINDOW  # [D, S]
+    S = per_run.shape[-1]
+    base = per_run[names.index("grpo")]
+    out = {}
+    for n in NEW_DIRECTIONS:
+        x = per_run[names.index(n)]
+        se = math.sqrt(x.var(ddof=1) / S + base.var(ddof=1) / S)
+        out[n] = (float(x.mean() - base.mean()), se)
+    return {"eta": sw["etas"][i], "diff": out}
+
+
+def contrast_verdict(c: dict) -> str:
+    """The alignment contrast of ``alignment_contrast`` in words: the difference of each new
+    direction's mean realised cos(w,g) from GRPO's, in standard errors."""
+    parts = [f"{DIRECTIONS[n][0]} {d:+.2f} ({abs(d) / se:.1f} SE)" for n, (d, se) in c["diff"].items()]
+    return (f"[measured] mean realised cos(w,g) minus GRPO's at eta = {c['eta']:.3g} (first "
+            f"{WINDOW} steps, seeds' spread): " + "; ".join(parts) + ".")
+
+
+def progress(items):
+    """A progress bar over the directions of a sweep, on the kernel's terminal (not in the cell)."""
+    from tqdm.auto import tqdm
+    import sys
+    return tqdm(items, desc="directions", file=sys.__stderr__, leave=False)
