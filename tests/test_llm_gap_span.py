@@ -62,8 +62,8 @@ class SeededRowsTrainer(GapGRPOTrainer):
                                 metric_prefix="gap_control/").attach(self)
 
     @torch.no_grad()
-    def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations,
-                              has_tool_images=False):
+    def _generate_single_turn(self, prompt_ids, *args, **kwargs):
+        # TRL 1.7 passes (images, multimodal_fields); later versions add num_generations and more
         model, rank, n = self.model, self.accelerator.process_index, len(prompt_ids)
         out = []
         for i, prompt in enumerate(prompt_ids):
