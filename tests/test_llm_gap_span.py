@@ -25,7 +25,8 @@ import torch
 
 import rlvr_core.llm  # noqa: F401  (offline first)
 from rlvr_core.llm import callback as cb_module
-from rlvr_core.llm.callback import GapGRPOTrainer, GradientGapCallback, _all_reduce_sum, gap_weights
+from rlvr_core.llm.callback import GapGRPOTrainer, GradientGapCallback, gap_weights
+from rlvr_core.llm.distributed import all_reduce_sum
 
 ROOT = Path(__file__).resolve().parents[1]
 TORCHRUN = Path(sys.executable).with_name("torchrun")
@@ -45,7 +46,7 @@ class LocalGroupsCallback(GradientGapCallback):
 
     def _coefficients(self, rewards, n_batch):
         c, n = gap_weights(rewards.cpu(), rewards.numel(), normalise=False)
-        n = int(_all_reduce_sum(torch.tensor([float(n)], dtype=torch.float64)).item())
+        n = int(all_reduce_sum(torch.tensor([float(n)], dtype=torch.float64)).item())
         return (c / n if n else c), math.nan, n
 
 
@@ -65,6 +66,7 @@ class SeededRowsTrainer(GapGRPOTrainer):
     def _generate_single_turn(self, prompt_ids, *args, **kwargs):
         # TRL 1.7 passes (images, multimodal_fields); later versions add num_generations and more
         model, rank, n = self.model, self.accelerator.process_index, len(prompt_ids)
+        eos = getattr(self, "eos_token_ids", None) or [self._tokenizer.eos_token_id]  # TRL 1.7: none
         out = []
         for i, prompt in enumerate(prompt_ids):
             g = torch.Generator().manual_seed(100_003 * self.state.global_step + rank * n + i)
@@ -74,7 +76,7 @@ class SeededRowsTrainer(GapGRPOTrainer):
                 t = int(torch.multinomial(torch.softmax(logits, -1), 1, generator=g))
                 completion.append(t)
                 ids = torch.cat([ids, torch.tensor([[t]])], 1)
-                if t in self.eos_token_ids:
+                if t in eos:
                     break
             out.append(completion)
         return out, None

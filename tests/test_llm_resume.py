@@ -86,7 +86,7 @@ def test_kill_after_a_checkpoint_then_resume(tmp_path):
 def test_resume_drops_the_lines_logged_after_the_checkpoint(tmp_path):
     from types import SimpleNamespace
 
-    from rlvr_core.llm.callback import MetricsJsonlCallback
+    from rlvr_core.llm.run_callbacks import MetricsJsonlCallback
 
     path = tmp_path / "m.jsonl"
     path.write_text("".join(json.dumps({"step": s, "reward": 0.1 * s}) + "\n" for s in range(1, 10))

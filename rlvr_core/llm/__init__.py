@@ -12,7 +12,9 @@ Qwen2-style model, cached supervised warm start), ``smollm2`` (SmolLM2-135M-Inst
 and key), ``start_model`` (a run's starting model: where, loading, weights hash), ``device`` (CPU or
 GPU, processes, provenance), ``store`` (the one result store under ``results/llm``),
 ``grpo_config`` (``GRPOConfig`` with every relevant field explicit), ``trl_patch`` (the one TRL
-switch), ``callback`` (Gradient-Gap ``TrainerCallback``), ``evaluation`` (a fixed evaluation set),
+switch), ``distributed`` (the collectives, a no-op in one process), ``callback`` (Gradient-Gap
+``TrainerCallback``), ``run_callbacks`` (metrics JSONL, progress bar, final save), ``evaluation`` (a
+fixed evaluation set),
 ``runner`` (GRPO on TRL's ``GRPOTrainer``), ``train`` (``python -m rlvr_core.llm.train --config
 ...``), ``range_test`` (GRPO learning-rate range test), ``probe`` (one-step line search),
 ``sweeps`` (the run plans of notebooks 07-09 and the threshold rule), ``midpoints`` (the cap-128

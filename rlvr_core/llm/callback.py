@@ -28,6 +28,8 @@ import torch
 from transformers import TrainerCallback
 from trl import GRPOTrainer
 
+from .distributed import all_gather_rows, all_reduce_sum, process_group
+
 
 class GapGRPOTrainer(GRPOTrainer):
     """``GRPOTrainer`` that keeps the last generated batch (prompt/completion ids and masks) for
@@ -71,39 +73,6 @@ def _cos(dot: float, sq_a: float, sq_b: float) -> float:
     return dot / math.sqrt(sq_a * sq_b) if sq_a > 0 and sq_b > 0 else math.nan
 
 
-def _dist():
-    """``torch.distributed`` when a process group of several processes is running, else None."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        return dist
-    return None
-
-
-def _all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
-    """Sum over the processes of the launch (in place); the tensor itself when single-process."""
-    dist = _dist()
-    if dist is not None:
-        dist.all_reduce(t, op=dist.ReduceOp.SUM)
-    return t
-
-
-def _all_gather_rows(t: torch.Tensor) -> list[torch.Tensor]:
-    """Every process's 1-d tensor ``t`` (lengths may differ), in process (rank) order."""
-    dist = _dist()
-    if dist is None:
-        return [t]
-    n = torch.tensor([t.numel()], dtype=torch.long, device=t.device)
-    sizes = [torch.zeros_like(n) for _ in range(dist.get_world_size())]
-    dist.all_gather(sizes, n)
-    sizes = [int(x) for x in sizes]
-    padded = torch.zeros(max(sizes), dtype=t.dtype, device=t.device)
-    padded[:t.numel()] = t
-    parts = [torch.zeros_like(padded) for _ in sizes]
-    dist.all_gather(parts, padded)
-    return [part[:k] for part, k in zip(parts, sizes)]
-
-
 def global_rewards(local: torch.Tensor, n_batch: int) -> tuple[torch.Tensor, int]:
     """The rewards of the global batch in TRL's order, and where this process's completions start
     in it. TRL (1.16) hands process ``r`` the ``r``-th consecutive slice of the generation batch
@@ -115,7 +84,7 @@ def global_rewards(local: torch.Tensor, n_batch: int) -> tuple[torch.Tensor, int
     process learns every other's counts first, so a mismatch anywhere raises ``RuntimeError``
     on every process (one process raising alone would leave the others waiting)."""
     device = local.device
-    counts = torch.cat(_all_gather_rows(torch.tensor([local.numel(), n_batch], dtype=torch.long,
+    counts = torch.cat(all_gather_rows(torch.tensor([local.numel(), n_batch], dtype=torch.long,
                                                      device=device))).reshape(-1, 2).tolist()
     bad = [(r, k, m) for r, (k, m) in enumerate(counts) if k != m]
     if bad:
@@ -125,9 +94,9 @@ def global_rewards(local: torch.Tensor, n_batch: int) -> tuple[torch.Tensor, int
                         for r, k, m in bad)
             + "; the reward function's last_rewards must be the rewards of this step's completions "
               "(one reward function, called once per generation round)")
-    rank = _dist().get_rank() if _dist() is not None else 0
+    rank = process_group().get_rank() if process_group() is not None else 0
     offset = sum(k for k, _ in counts[:rank])
-    return torch.cat(_all_gather_rows(local)), offset
+    return torch.cat(all_gather_rows(local)), offset
 
 
 class CountSketch:
@@ -283,7 +252,7 @@ class GradientGapCallback(TrainerCallback):
             if self.sketch is not None:
                 gap = (self._gap_backward(model, params, batch, c) if own
                        else torch.zeros(self.sketch.dim, dtype=torch.float64, device=device))
-                gap = _all_reduce_sum(gap)
+                gap = all_reduce_sum(gap)
                 descent = self.sketch.of(grads, scale=-1.0)
                 stats.update(gap=gap, gap_sq=float(gap @ gap), grad_sq=float(descent @ descent),
                              grad_dot=float(descent @ gap))
@@ -291,7 +260,7 @@ class GradientGapCallback(TrainerCallback):
                 gap = (self._gap_backward(model, params, batch, c) if own
                        else [torch.zeros_like(p, dtype=torch.float32) for p in params])
                 for t in gap:
-                    _all_reduce_sum(t)
+                    all_reduce_sum(t)
                 gap_sq = grad_sq = grad_dot = 0.0
                 for g, gr in zip(gap, grads):
                     gap_sq += float(g.double().pow(2).sum())
@@ -333,110 +302,3 @@ class GradientGapCallback(TrainerCallback):
                     metrics["train"][f"{self.metric_prefix}{k}"].append(v)
         self._theta0 = None
         self._stats = None
-
-
-class FinalModelCallback(TrainerCallback):
-    """At the end of training, the model and its tokenizer in Hugging Face format in ``folder``
-    (``save_pretrained``: config.json, safetensors weights, tokenizer files), reloadable with
-    ``from_pretrained``. The full state dict is gathered first, so a sharded (FSDP) model is saved
-    whole; only the main process writes. ``path`` is set once written."""
-
-    def __init__(self, folder, tokenizer):
-        from pathlib import Path
-
-        self.folder, self.tokenizer, self.path = Path(folder), tokenizer, None
-
-    def on_train_end(self, args, state, control, model=None, **kwargs):
-        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
-
-        if _dist() is not None:
-            # every process takes part in the gather (FSDP); rank 0 receives the full tensors
-            sd = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True,
-                                                                      cpu_offload=True))
-        else:
-            sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        if state.is_world_process_zero:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            model.save_pretrained(self.folder, state_dict=sd, safe_serialization=True)
-            self.tokenizer.save_pretrained(self.folder)
-            self.path = str(self.folder)
-        if _dist() is not None:
-            _dist().barrier()
-
-
-class MetricsJsonlCallback(TrainerCallback):
-    """Append each step's logged metrics to a JSONL file as they happen (main process only,
-    flushed and fsynced), so a killed run keeps its history. Each line carries ``step`` and
-    ``launch`` (an id of the process launch that wrote it). On a resumed run the lines of steps
-    after the checkpoint (logged by the killed launch, then lost with it) are dropped at the
-    start, so the file never holds a step twice."""
-
-    def __init__(self, path):
-        from pathlib import Path
-
-        self.path = Path(path)
-        self.launch = None
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        import json
-        import os
-        import time
-
-        if not state.is_world_process_zero:
-            return
-        self.launch = f"{os.getpid()}-{time.time_ns()}"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists():
-            keep = []
-            for line in self.path.read_text().splitlines():
-                try:
-                    rec = json.loads(line)
-                except ValueError:          # a line cut by the kill
-                    continue
-                if rec.get("step", 0) <= state.global_step:
-                    keep.append(line)
-            tmp = self.path.with_suffix(".jsonl.tmp")
-            tmp.write_text("".join(k + "\n" for k in keep))
-            os.replace(tmp, self.path)
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        import json
-        import os
-
-        if not state.is_world_process_zero or not logs or "reward" not in logs:
-            return
-        rec = {"step": state.global_step, "launch": self.launch}
-        for k, v in logs.items():
-            rec[k] = v if not isinstance(v, float) or math.isfinite(v) else None
-        with open(self.path, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-
-
-class StepProgressCallback(TrainerCallback):
-    """A tqdm bar over optimizer steps showing the batch success rate, on the main process only.
-
-    TRL's own ``ProgressCallback`` also prints every log dict; this one shows only the bar, which
-    disappears when the run ends (a SmolLM2 run is ~25 min on 2 cores, and silent otherwise)."""
-
-    def __init__(self, desc: str):
-        self.desc, self.bar = desc, None
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        if state.is_world_process_zero:
-            from tqdm.auto import tqdm
-            self.bar = tqdm(total=state.max_steps, desc=self.desc, leave=False)
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if self.bar is not None and logs and "reward" in logs:
-            self.bar.set_postfix(success=f"{logs['reward']:.2f}", refresh=False)
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if self.bar is not None:
-            self.bar.update(state.global_step - self.bar.n)
-
-    def on_train_end(self, args, state, control, **kwargs):
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None

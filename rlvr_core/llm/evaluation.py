@@ -257,9 +257,9 @@ class MathEvalCallback(TrainerCallback):
 
     def correct_counts(self, model, step: int) -> list[int]:
         """Correct samples per held-out problem, every process's share gathered."""
-        from .callback import _all_gather_rows, _dist
+        from .distributed import all_gather_rows, process_group
 
-        dist = _dist()
+        dist = process_group()
         rank, world = (dist.get_rank(), dist.get_world_size()) if dist is not None else (0, 1)
         mine = list(range(rank, len(self.prompts), world))
         device = next(model.parameters()).device
@@ -286,7 +286,7 @@ class MathEvalCallback(TrainerCallback):
                     replies = texts[j * self.samples:(j + 1) * self.samples]
                     counts.append(int(sum(self.dataset.verify_gold(t, self.gold[i]) for t in replies)))
         model.train(was_training)
-        gathered = _all_gather_rows(torch.tensor(counts, dtype=torch.long, device=device))
+        gathered = all_gather_rows(torch.tensor(counts, dtype=torch.long, device=device))
         return [int(x) for part in gathered for x in part.tolist()]
 
     def _evaluate(self, model, step: int):

@@ -35,8 +35,8 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     cfg.validate(num_processes)
     from trl import GRPOConfig
 
-    from .callback import (FinalModelCallback, GapGRPOTrainer, GradientGapCallback,
-                           MetricsJsonlCallback, StepProgressCallback)
+    from .callback import GapGRPOTrainer, GradientGapCallback
+    from .run_callbacks import FinalModelCallback, MetricsJsonlCallback, StepProgressCallback
     from rlvr_core.infra.threads import training_threads
     from .evaluation import EvalSetCallback, MathEvalCallback, evaluation_prompts
 
