@@ -46,6 +46,7 @@ from rlvr_core.notebook.figures import set_style
 from rlvr_core.notebook.nbutils import versions
 from rlvr_core.studies import plateau_gap
 from rlvr_core.studies import stagnation as study
+from rlvr_core.studies import stagnation_ci
 set_style()
 
 # %% tags=["parameters"]
@@ -124,9 +125,12 @@ print(study.stagnation_verdict(st))
 # %% [markdown]
 # **So.** **[measured]** A fixed step does stall the mean success rate below 100 %, and the
 # plateau is made of whole runs lost early (absorbed in the first steps, by an overshoot from $J_0$
-# onto a wrong token), not of runs creeping slowly; the Theorem-1 cap removes it, a schedule
-# proportional to $1-J_k$ does not. The rare-failure mechanism 2 we could not isolate here. The
-# checks below hold the closed forms, the flat-tail test fixed before the run, and the full tables.
+# onto a wrong token), not of runs creeping slowly; the Theorem-1 cap removes it (the effect of a
+# schedule proportional to $1-J_k$ is printed with its CI in the folded tables). The rare-failure
+# mechanism 2 we could not isolate here. The checks below hold the closed forms, the flat-tail test
+# fixed before the run, and the full tables. That flat-tail test can hardly fail (a mean of
+# absorbed and converged runs is flat by construction); §1b tests the paper's reading on single
+# runs instead.
 #
 # ### Checks and limits
 
@@ -186,13 +190,22 @@ assert expect("Theorem-1 cap lifts the plateau at the eta with the most absorbed
 # %% [markdown]
 # <details><summary>What the tables say</summary>
 #
-# **[measured]** At small $\eta$ the mean is still climbing after `S.run_steps` steps (slow
-# progress, no absorbed run: not a plateau). $J_\infty$ falls with $\eta$ once $\eta$ is large.
+# A mean curve is classed by the 90% CI (over runs) of its change over the last quarter, with the
+# flat-tail tolerance `S.flat_tol`: *flat* within $\pm$tol, *climbing* above, *falling* below,
+# else *undecided*. **[measured]** The settings that end below 0.95 while still climbing are slow
+# progress, not plateaus (printed below). $J_\infty$ falls with $\eta$ once $\eta$ is large.
 # Removing $1/|o|$ makes the effective step $T$ times larger, and the plateau appears at $T$-times
 # smaller $\eta$; removing the std factor reduces absorption at the largest steps. The absorbed runs
 # are lost in the first few steps (median step printed above). The $(1-J)$-proportional schedule
-# does not lift the plateau: it does not shrink the early steps where absorption happens.
+# leaves the large early steps, where absorption happens, unchanged; its effect at the largest
+# $\eta$ is printed with a CI below.
 # </details>
+
+# %% tags=["hide-cell"]
+classes = stagnation_ci.tail_classes(stag, S.etas_fixed, S.flat_tol, SEED)
+print(classes.to_string())
+print(stagnation_ci.climbing_line(classes, st["j_inf"], study.PLATEAU_BELOW))
+print(stagnation_ci.schedule_verdict(stag, st, SEED, study.PLATEAU_BELOW))
 #
 # ## 1b. Stagnation where the test can fail: the gap of single runs near $J=1$
 #
@@ -415,15 +428,19 @@ assert expect("P5 along w = g: exponent of the one-step safe eta in (1 - J)",
 # exponent should lie well above the population one (by about one). We run the answer-last model,
 # $T\in\{1,8\}$, from $J_0\in\{0.5,\dots,0.99\}$, sampled REINFORCE and GRPO, `S.p5_steps` steps;
 # $\eta^*_{\rm run}(J_0)$ is the largest $\eta$ on a $\sqrt2$-grid whose runs end, on average, at
-# $J\ge J_0$ (the end of the first passing block). **[measured]** The threshold changes little
-# with $J_0$ (exponents printed below), far from both the population direction's $-1$ and the
-# paper's $+1$.
+# $J\ge J_0$ (the end of the first passing block); the exponents' CIs resample the seeds per start.
+# **[measured]** The threshold changes little with $J_0$ (exponents and CIs printed below), far
+# from both the population direction's $-1$ and the paper's $+1$.
 # </details>
 
 # %% tags=["hide-cell"]
 print(study.grids_line(S))
 sr = study.sampled_thresholds(PHI, GROUP_SIZE, S, SEED, exponents)
 print(study.sampled_table(sr))
+for key, f in sr["final"].items():
+    ci = stagnation_ci.threshold_exponent_ci(f, study.J0_GRID, S.run_etas, SEED)
+    print("T=%d %9s: run-threshold exponent %+.2f, 90%% CI over seeds [%+.2f, %+.2f]"
+          % (*key, ci["slope"], *ci["ci"]))
 
 # %% tags=["hide-cell"]
 # NBVAL_CHECK_OUTPUT
@@ -450,13 +467,17 @@ for T in (1, 8):
 # bandits whose incorrect responses include one **far** response (feature at radius
 # `S.far_radius`, a random wrong token, a random start offset), moved towards the correct response
 # until $1-J$ is small. At each point we line-search along $g$, fit the exponent in $(1-J)$ per
-# instance over the points where $J$ does fall on the grid, bootstrap a CI over instances, and
-# check the derived lower bound $8/(D^-)^2$ (a theorem check).
+# instance over the points where $J$ does fall on the grid, summarise them by the median and by a
+# pooled fit with one intercept per instance (a per-instance mean is driven by an instance fitted
+# on a few points), bootstrap CIs over instances, and check the derived lower bound $8/(D^-)^2$ (a
+# theorem check).
 # </details>
 
 # %% tags=["hide-cell"]
 ff = study.far_failures(PHI, S, SEED)
 print(study.far_summary(ff))
+rf = stagnation_ci.robust_far_exponent(ff["curves"], float(study.FINE[-1]), SEED)
+print(stagnation_ci.robust_far_line(rf))
 
 # %% tags=["hide-cell"]
 # NBVAL_CHECK_OUTPUT
@@ -486,7 +507,7 @@ study.show(fig, "safe_step_far_failures", claim="P5",
            "below by 8/D-^2 at every J (dotted), no (1-J) shrinkage.")
 
 # %%
-print(study.far_verdict(ff, ss))
+print(study.far_verdict(ff, ss, rf))
 
 # %% [markdown]
 # ## Exercises
