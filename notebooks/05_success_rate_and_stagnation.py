@@ -29,7 +29,7 @@
 # can be prompts lost for good early on, not slow progress.
 #
 # **Covers:** claims P6 and P5 of the claims registry (`rlvr_core/claims.yaml`, map in notebook 00).
-# **Run time (default profile, 2-core laptop): about 50 s.** Statements are labelled **[paper]**,
+# **Run time (default profile, shared 2-core machine): about 110 s cold, 60 s with cached results.** Statements are labelled **[paper]**,
 # **[derived]** or **[measured]**.
 
 # %% tags=["hide-input"]
@@ -212,7 +212,8 @@ classes = stagnation_ci.tail_classes(stag, S.etas_fixed, S.flat_tol, SEED)
 print(classes.to_string())
 print(stagnation_ci.climbing_line(classes, st["j_inf"], study.PLATEAU_BELOW))
 print(stagnation_ci.schedule_verdict(stag, st, SEED, study.PLATEAU_BELOW))
-#
+
+# %% [markdown]
 # ## 1b. Stagnation where the test can fail: the gap of single runs near $J=1$
 #
 # **[paper]** With a fixed step the success rate stagnates strictly below 100 %; read for one
@@ -286,12 +287,13 @@ print(plateau_gap.plateau_verdict(ps))
 
 # %% tags=["hide-cell"]
 print(plateau_gap.plateau_slope_lines(ps))
+print(plateau_gap.precommitted_outcomes(ps))
 print(plateau_gap.plateau_table(ps).round(4).to_string(index=False))
 
 # %% tags=["hide-cell"]
 # NBVAL_CHECK_OUTPUT
 # every pre-committed criterion with its outcome (printed, failed ones included)
-print(plateau_gap.precommitted_outcomes(ps))
+print(plateau_gap.precommitted_outcomes(ps, numbers=False))
 
 # %% tags=["hide-cell"]
 # NBVAL_CHECK_OUTPUT
@@ -445,11 +447,9 @@ assert expect("P5 along w = g: exponent of the one-step safe eta in (1 - J)",
 # %% tags=["hide-cell"]
 print(study.grids_line(S))
 sr = study.sampled_thresholds(PHI, GROUP_SIZE, S, SEED, exponents)
-print(study.sampled_table(sr))
-for key, f in sr["final"].items():
-    ci = stagnation_ci.threshold_exponent_ci(f, study.J0_GRID, S.run_etas, SEED)
-    print("T=%d %9s: run-threshold exponent %+.2f, 90%% CI over seeds [%+.2f, %+.2f]"
-          % (*key, ci["slope"], *ci["ci"]))
+cis = {key: stagnation_ci.threshold_exponent_ci(f, study.J0_GRID, S.run_etas, SEED)
+       for key, f in sr["final"].items()}
+print(study.sampled_table(sr, cis))
 
 # %% tags=["hide-cell"]
 # NBVAL_CHECK_OUTPUT

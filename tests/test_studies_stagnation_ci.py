@@ -66,3 +66,11 @@ def test_robust_far_exponent_is_not_driven_by_one_short_instance():
     assert abs(rf["pooled"]) < 0.5 and rf["weights"].max() < 0.2
     mean = np.mean([np.polyfit(np.log(x), np.log(y), 1)[0] for x, y, _ in curves])
     assert mean < -1.0  # the per-instance mean is what the single instance drives
+
+
+def test_sampled_table_quotes_the_cis_when_given():
+    from rlvr_core.studies import stagnation as study
+    sr = {"eta": {(1, "grpo"): np.ones(5)}, "e_run": {(1, "grpo"): -0.16}}
+    assert "CI" not in study.sampled_table(sr)
+    assert "exponent -0.16, 90% CI over seeds [-0.23, -0.10]" in study.sampled_table(
+        sr, {(1, "grpo"): {"ci": np.array([-0.23, -0.10])}})

@@ -213,8 +213,9 @@ def plateau_slope_lines(ps: dict) -> str:
     return "\n".join(lines)
 
 
-def precommitted_outcomes(ps: dict) -> str:
-    """Every pre-committed criterion with its outcome, one line each (held / FAILED)."""
+def precommitted_outcomes(ps: dict, numbers: bool = True) -> str:
+    """Every pre-committed criterion with its outcome, one line each (held / FAILED); without
+    ``numbers`` only the outcomes (for a checked output that must not depend on the CPU)."""
     def word(ok):
         return "held" if ok else "FAILED"
     lines = []
@@ -222,9 +223,10 @@ def precommitted_outcomes(ps: dict) -> str:
         if "derived_slope" in r:
             lines.append(f"{name}: paper's plateau reading (slope CI > 0) {word(r['plateau_grows'])}; "
                          f"derived slope and closed form {word(r['derived_ok'])}; still falling "
-                         f"(tail / early < {STILL_FALLING}) {word(r['still_falling'])} "
-                         f"(largest ratio {r['tail_over_early'].max():.2f}, closed form "
-                         f"{r['tail_over_early_derived'][r['tail_over_early'].argmax()]:.2f})")
+                         f"(tail / early < {STILL_FALLING}) {word(r['still_falling'])}"
+                         + (f" (largest ratio {r['tail_over_early'].max():.2f}, closed form "
+                            f"{r['tail_over_early_derived'][r['tail_over_early'].argmax()]:.2f})"
+                            if numbers else ""))
         else:
             lines.append(f"{name}: slope CI > 0 {word(r['plateau_grows'])}")
     return "\n".join(lines)

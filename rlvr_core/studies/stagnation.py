@@ -376,11 +376,14 @@ def sampled_thresholds(phi, group_size, s: Sizes, seed: int, exponents: pd.DataF
             "final": final}
 
 
-def sampled_table(sr: dict) -> str:
-    """eta*_run per start (on the grid 0.1 * 2^(k/2)) and the fitted exponents."""
+def sampled_table(sr: dict, cis: dict | None = None) -> str:
+    """eta*_run per start (on the grid 0.1 * 2^(k/2)) and the fitted exponents, with their
+    seed-bootstrap CIs when ``cis`` maps (T, alg) to ``stagnation_ci.threshold_exponent_ci``."""
     tab = pd.DataFrame({f"T={T} {alg}": v for (T, alg), v in sr["eta"].items()},
                        index=[f"1-J0={1 - j:.2f}" for j in J0_GRID.tolist()]).round(1).T
-    lines = [f"T={T} {alg:>9}: run-threshold exponent {e:.2f}" for (T, alg), e in sr["e_run"].items()]
+    lines = [f"T={T} {alg:>9}: run-threshold exponent {e:.2f}"
+             + ("" if cis is None else ", 90%% CI over seeds [%.2f, %.2f]" % tuple(cis[T, alg]["ci"]))
+             for (T, alg), e in sr["e_run"].items()]
     return "\n".join([tab.to_string(), *lines])
 
 
