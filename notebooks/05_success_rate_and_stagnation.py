@@ -525,7 +525,8 @@ assert expect("far-failure bandits: one-step safe eta along g >= the derived 8/D
 # scores that grow as the policy sharpens, i.e. no finite $G$ along the path ($G_o=\infty$). The
 # quadratic-logit instance of notebook 03 is such a model, but there the one-step safe step along
 # $g$ is $1/a+1/(4a^3x^2)$ (notebook 03, closed form): it depends on $x$ only, so it shrinks with
-# $1-J$ only along paths on which $|x|$ grows while $J\to1$.
+# $1-J$ only along paths on which $|x|$ grows while $J\to1$ (checked below at fixed $x$ as $y$
+# grows: the line-searched step stays at the closed form while $1-J$ falls).
 #
 # **Check:** on notebook 04's i.i.d.-token model ($V=3$, reward iff all $T\in\{1,3,6\}$ tokens are
 # correct), along $w=g/\|g\|$ as the start moves towards the correct token: the exact
@@ -569,6 +570,16 @@ assert expect("saturated sufficient step: exponent in (1-J) below 1-J = 1/(4T)",
 assert expect("old sufficient step (with 1/(1-J)): exponent in (1-J) below 1-J = 1/(4T)",
        sat_ex["old sufficient step"].to_numpy(), reference=1.0, tol=saturation.EXPONENT_BAND,
        why="derived +1: the contrast that shows the check can tell the two apart")
+
+# %% tags=["hide-cell"]
+quad = saturation.quadratic_logit_safe_steps()
+print(saturation.quadratic_logit_line(quad))
+
+# %% tags=["hide-cell"]
+# NBVAL_CHECK_OUTPUT
+assert expect("quadratic-logit bandit: line-searched safe step / closed form 1/a + 1/(4a^3x^2), every J",
+       quad["safe"] / quad["closed_form"], at_least=1 / quad["grid_ratio"], at_most=1.0,
+       why="derived closed form (notebook 03); one grid ratio for the line search's resolution")
 
 # %% [markdown]
 # ## What we could not reproduce

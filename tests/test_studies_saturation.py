@@ -32,3 +32,12 @@ def test_exponents_and_verdict_flip_when_the_step_shrinks():
     assert "flat, as derived" in sa.saturation_verdict(_frame(lambda f: np.full_like(f, 0.3)), ex)
     bad = _frame(lambda f: f)   # negative control: a step that does shrink like 1 - J
     assert "NOT flat" in sa.saturation_verdict(bad, sa.saturation_exponents(bad))
+
+
+def test_quadratic_logit_safe_step_is_the_closed_form_at_every_j_and_a_wrong_x_fails():
+    q = sa.quadratic_logit_safe_steps(a=2.0, x=0.3, ys=(0.0, 3.0, 6.0))
+    ratio = q["safe"] / q["closed_form"]
+    assert (ratio >= 1 / q["grid_ratio"]).all() and (ratio <= 1).all()
+    assert q["fail"][-1] < 1e-2 < q["fail"][0]
+    wrong = 1 / 2.0 + 1 / (4 * 2.0 ** 3 * 0.6 ** 2)   # negative control: the closed form at another x
+    assert not ((q["safe"] / wrong >= 1 / q["grid_ratio"]) & (q["safe"] / wrong <= 1)).all()

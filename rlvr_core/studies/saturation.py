@@ -109,3 +109,24 @@ def plot_saturation(sat: pd.DataFrame):
            title="bounded token scores: the sufficient step stops shrinking below $1-J=1/T$")
     ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
+
+
+def quadratic_logit_safe_steps(a: float = 1.0, x: float = 0.5, ys=(0.0, 2.0, 4.0, 6.0, 8.0, 10.0)) -> dict:
+    """The quadratic-logit bandit of notebook 03 (G_o = infinity): the exact one-step safe step
+    along g, line-searched on ``stagnation.FINE``, at fixed x and growing y (J -> 1), against the
+    closed form 1/a + 1/(4 a^3 x^2), which does not depend on y (hence not on J at fixed x)."""
+    from rlvr_core.simulators.instances import QuadraticLogitPolicy
+    from rlvr_core.studies.stagnation import FINE, safe_step_along_gap
+
+    thetas = torch.tensor([[x, y] for y in ys], dtype=torch.float64)
+    out = safe_step_along_gap(QuadraticLogitPolicy(a), thetas, FINE)
+    return {"fail": out["fail"], "safe": out["safe"], "closed_form": 1 / a + 1 / (4 * a ** 3 * x ** 2),
+            "grid_ratio": float(FINE[1] / FINE[0]), "a": a, "x": x}
+
+
+def quadratic_logit_line(q: dict) -> str:
+    """The measured safe steps at each 1 - J next to the closed form."""
+    pts = ", ".join(f"{f:.1e}: {s:.3g}" for f, s in zip(q["fail"], q["safe"]))
+    return (f"[measured] quadratic-logit bandit, a = {q['a']:g}, x = {q['x']:g}: one-step safe step "
+            f"along g at 1 - J = {pts}; closed form 1/a + 1/(4 a^3 x^2) = {q['closed_form']:.3g} "
+            "at every J.")
