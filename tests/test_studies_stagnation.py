@@ -94,11 +94,14 @@ def test_far_verdict_checks_the_bound_and_explains_a_positive_exponent():
     def ff(safe, e):
         return {"table": pd.DataFrame({"min safe eta": [safe.min()]}), "e": np.array(e),
                 "ci": np.array([min(e), max(e)]), "curves": [(np.array([0.1, 0.01]), safe, 0.32)]}
-    good = study.far_verdict(ff(np.array([0.592, 1.0]), [-2.0, -1.0]), ss)
+    def rf(e, ci):
+        return {"median": e, "median_ci": np.array(ci)}
+    good = study.far_verdict(ff(np.array([0.592, 1.0]), [-2.0, -1.0]), ss, rf(-1.5, [-2.0, -1.0]))
     assert "0.592" in good and "6.98" in good and "every measured step respects" in good
-    assert "censored" not in good
-    bad = study.far_verdict(ff(np.array([0.1 / fine_step, 1.0]), [0.5, 1.0]), ss)
-    assert "does NOT respect" in bad and "censored" in bad
+    assert "censored" not in good and "median exponent over instances -1.50" in good
+    assert "does not shrink like 1 - J" in good
+    bad = study.far_verdict(ff(np.array([0.1 / fine_step, 1.0]), [0.5, 1.0]), ss, rf(0.75, [0.6, 1.0]))
+    assert "does NOT respect" in bad and "censored" in bad and "and shrinks with 1 - J" in bad
     assert study.far_ratios(ff(np.array([0.32, 0.64]), [0.0])).min() == pytest.approx(fine_step)
 
 
