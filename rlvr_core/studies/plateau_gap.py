@@ -273,5 +273,7 @@ def plot_plateau(ps: dict):
     ax.loglog([], [], "k--", lw=1, label="closed form (derived)")
     ax.set(xlabel="step size $\\eta$", ylabel="mean $1-J$ over the last quarter (per run)",
            title=f"single runs near $J=1$, {ps['steps']} steps")
+    ax.xaxis.set_minor_locator(plt.NullLocator())      # the grid's own ticks, not 3x10^0 4x10^0
+    ax.set_xticks(ps["etas"], [f"{e:g}" for e in ps["etas"]])
     ax.legend(fontsize=6.5)
     return fig
