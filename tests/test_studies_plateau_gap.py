@@ -23,24 +23,24 @@ def test_gain_rate_closed_forms():
     assert pg.noise_floor(0.5, 2.0, 0.1, 4) == pytest.approx(2.0 * 0.01 / 1.0)
 
 
-def test_without_noise_the_simulator_is_simulate_answer_last():
+def test_zero_noise_is_the_plain_run_and_noise_changes_it():
     th = start_theta(PHI, 0.9, angle=0.0).expand(6, 2)
-    eta = torch.full((6,), 4.0)
-    a = pg.simulate_noisy(PHI, th, 16, eta, torch.zeros(6), algorithm="grpo", group_size=8,
-                          steps=30, seed=3)
-    b = simulate_answer_last(PHI, th, torch.full((6,), 16.0), eta, algorithm="grpo", group_size=8,
-                             steps=30, seed=3)["J"]
-    assert torch.allclose(a, b)
-    c = pg.simulate_noisy(PHI, th, 16, eta, torch.full((6,), 0.1), algorithm="grpo", group_size=8,
-                          steps=30, seed=3)
+    eta, T = torch.full((6,), 4.0), torch.full((6,), 16.0)
+    run = dict(algorithm="grpo", group_size=8, steps=30, seed=3)
+    a = simulate_answer_last(PHI, th, T, eta, **run)["J"]
+    b = simulate_answer_last(PHI, th, T, eta, noise=torch.zeros(6), **run)["J"]
+    assert torch.equal(a, b)
+    c = simulate_answer_last(PHI, th, T, eta, noise=torch.full((6,), 0.1), **run)["J"]
     assert not torch.allclose(a, c)
+    with pytest.raises(ValueError, match="noise"):
+        simulate_answer_last(PHI, th, T, eta, noise=torch.full((6,), -0.1), **run)
 
 
 def test_sampled_gap_follows_the_derived_rate_and_a_wrong_rate_fails():
     R, K = 96, 400
     th = start_theta(PHI, 0.9, angle=0.0).expand(R, 2)
-    J = pg.simulate_noisy(PHI, th, 2, torch.full((R,), 4.0), torch.zeros(R), algorithm="grpo",
-                          group_size=8, steps=K, seed=0)
+    J = simulate_answer_last(PHI, th, torch.full((R,), 2.0), torch.full((R,), 4.0), algorithm="grpo",
+                             group_size=8, steps=K, seed=0)["J"]
     gap = (1 - J[:, 3 * K // 4:]).mean().item()
     window = np.arange(3 * K // 4, K + 1)
     kappa = pg.gain_rate(8, 8, 2, "grpo")

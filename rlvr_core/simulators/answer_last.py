@@ -114,8 +114,8 @@ def run_direction(algorithm: str, rewards, scores, lengths, max_lengths) -> torc
 def simulate_answer_last(features, theta0, lengths, etas, *, algorithm: str = "grpo",
                          group_size: int = 8, steps: int = 300, seed: int = 0,
                          correct: int = 0, length_mode: str = "fixed",
-                         schedule: str = "constant", record: Callable | None = None
-                         ) -> dict:
+                         schedule: str = "constant", record: Callable | None = None,
+                         noise=None) -> dict:
     """Sampled updates theta <- theta + eta_k w_k of the answer-last model for R runs at once.
 
     ``theta0`` ``[R, d]`` (or ``[d]``, shared), ``lengths`` ``[R]``, ``etas`` ``[R]``: one flat
@@ -123,8 +123,11 @@ def simulate_answer_last(features, theta0, lengths, etas, *, algorithm: str = "g
     J_k and g_k): ``"failure_rate"`` eta_k = eta (1 - J_k) / (1 - J_0), the (1 - J) factor of
     the threshold; ``"theorem1"`` eta_k = min(eta, [<w_k, g_k>]_+ / (C |w_k|^2)) with C =
     ``curvature_bound(features)``, the step that guarantees
-    logit J_{k+1} >= logit J_k + eta_k <w_k, g_k> / 2 (see ``curvature_bound``). Returns ``J`` ``[R, steps + 1]`` (exact success rate after
-    every step) and ``align`` ``[R, steps]`` (cos(w_k, g) of the realised update; 0 when
+    logit J_{k+1} >= logit J_k + eta_k <w_k, g_k> / 2 (see ``curvature_bound``). ``noise``
+    ``[R]`` (optional): each update becomes w_k + sigma xi_k, xi_k ~ N(0, I), isotropic parameter
+    noise of scale sigma per run (the draws come after the step's samples, and only when some
+    sigma > 0, so zero noise is the same run). Returns ``J`` ``[R, steps + 1]`` (exact success rate
+    after every step) and ``align`` ``[R, steps]`` (cos(w_k, g) of the realised update; 0 when
     w_k = 0).
     """
     phi = check_features(features)
@@ -141,14 +144,20 @@ def simulate_answer_last(features, theta0, lengths, etas, *, algorithm: str = "g
     T = T.expand(R).clone()
     J = torch.empty(R, K + 1, dtype=DTYPE)
     align = torch.empty(R, K, dtype=DTYPE)
+    sigma = None
+    if noise is not None:
+        sigma = torch.as_tensor(noise, dtype=DTYPE).expand(R)
+        if torch.any(~torch.isfinite(sigma)) or torch.any(sigma < 0):
+            raise ValueError("noise is invalid: expected finite scales >= 0, one per run")
+        sigma = sigma if bool((sigma > 0).any()) else None
     with few_threads():
         _simulate_loop(phi, theta, T, eta, J, align, K, algorithm, group_size, rng, correct,
-                       length_mode, schedule)
+                       length_mode, schedule, sigma)
     return {"J": J, "align": align}
 
 
 def _simulate_loop(phi, theta, T, eta, J, align, K, algorithm, group_size, rng, correct,
-                   length_mode, schedule):
+                   length_mode, schedule, sigma=None):
     for k in range(K + 1):
         J[:, k] = model_success(phi, theta, 1, "answer_last", correct)
         if k == K:
@@ -156,6 +165,8 @@ def _simulate_loop(phi, theta, T, eta, J, align, K, algorithm, group_size, rng, 
         rewards, scores, Tg = sample_answer_last(phi, theta, T, group_size, rng, correct,
                                                  length_mode)
         w = run_direction(algorithm, rewards, scores, Tg, T)
+        if sigma is not None:
+            w = w + sigma.unsqueeze(-1) * torch.from_numpy(rng.standard_normal(theta.shape))
         g = model_gap(phi, theta, 1, "answer_last", correct)
         align[:, k] = torch.nn.functional.cosine_similarity(w, g, dim=-1, eps=1e-300)
         if schedule == "constant":

@@ -29,13 +29,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlvr_core.infra.arguments import check_int, check_profile, check_seed
+from rlvr_core.infra.arguments import check_profile
 from rlvr_core.infra.cache import cached
-from rlvr_core.infra.threads import few_threads
 from rlvr_core.paper.directions import ALGORITHMS
 from rlvr_core.paper.policies import DTYPE
-from rlvr_core.paper.token_policies import model_success, start_theta
-from rlvr_core.simulators.answer_last import run_direction, sample_answer_last
+from rlvr_core.paper.token_policies import start_theta
+from rlvr_core.simulators.answer_last import simulate_answer_last
 from rlvr_core.stats.fit import loglog_slope
 
 ABSORBED_BELOW = 0.01
@@ -88,34 +87,6 @@ def noise_floor(kappa: float, eta, sigma: float, vocab: int):
     return np.asarray(eta, dtype=float) * sigma ** 2 * math.sin(2 * math.pi / vocab) ** 2 / (2 * kappa)
 
 
-def simulate_noisy(features, theta0, length: int, etas, noise, *, algorithm: str, group_size: int,
-                   steps: int, seed: int) -> torch.Tensor:
-    """Sampled runs theta <- theta + eta (w + sigma xi), xi ~ N(0, I), for a flat batch of runs
-    (``theta0`` ``[R, 2]``, ``etas`` and ``noise`` ``[R]``); the loop is over steps only. Without
-    noise anywhere it draws the same random stream as ``simulate_answer_last``. Returns J
-    ``[R, steps + 1]``."""
-    K = check_int("steps", steps, minimum=1)
-    rng = np.random.default_rng(check_seed("seed", seed))
-    theta = torch.as_tensor(theta0, dtype=DTYPE).clone()
-    eta = torch.as_tensor(etas, dtype=DTYPE)
-    sigma = torch.as_tensor(noise, dtype=DTYPE)
-    R = theta.shape[0]
-    T = torch.full((R,), float(length), dtype=DTYPE)
-    J = torch.empty(R, K + 1, dtype=DTYPE)
-    noisy = bool((sigma > 0).any())
-    with few_threads():
-        for k in range(K + 1):
-            J[:, k] = model_success(features, theta, 1, "answer_last")
-            if k == K:
-                break
-            rewards, scores, Tg = sample_answer_last(features, theta, T, group_size, rng)
-            w = run_direction(algorithm, rewards, scores, Tg, T)
-            if noisy:
-                w = w + sigma.unsqueeze(-1) * torch.from_numpy(rng.standard_normal(theta.shape))
-            theta = theta + eta.unsqueeze(-1) * w
-    return J
-
-
 def plateau_runs(phi, length: int, group_size: int, s: PlateauSizes, seed: int) -> dict:
     """Per setting of ``SETTINGS``: J ``[E, S, steps + 1]`` summarised to per-run mean gaps over
     the last quarter (``tail``) and over steps 3K/8 .. K/2 (``early``), and the final J (cached)."""
@@ -132,8 +103,9 @@ def plateau_runs(phi, length: int, group_size: int, s: PlateauSizes, seed: int) 
                                 for n in names])
             etas = torch.tensor(s.etas, dtype=DTYPE).repeat_interleave(S).repeat(len(names))
             noise = torch.tensor([SETTINGS[n][2] for n in names], dtype=DTYPE).repeat_interleave(E * S)
-            J = simulate_noisy(phi, theta0, length, etas, noise, algorithm=alg, group_size=group_size,
-                               steps=K, seed=seed).reshape(len(names), E, S, K + 1)
+            J = simulate_answer_last(phi, theta0, torch.full_like(etas, float(length)), etas,
+                                     algorithm=alg, group_size=group_size, steps=K, seed=seed,
+                                     noise=noise)["J"].reshape(len(names), E, S, K + 1)
             for i, n in enumerate(names):
                 out["tail"][order.index(n)] = (1 - J[i, ..., 3 * K // 4:]).mean(-1).numpy()
                 out["early"][order.index(n)] = (1 - J[i, ..., 3 * K // 8: K // 2]).mean(-1).numpy()
