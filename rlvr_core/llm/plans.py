@@ -72,6 +72,19 @@ def plan_from_dict(data: dict, *, where: str = "plan") -> Plan:
     return Plan(name=str(data["plan"]), configs=configs, analysis=analysis)
 
 
+def plan_path(name: str) -> Path:
+    """The plan file ``configs/plans/<name>.yaml`` of the checkout, or of an installed package
+    (shipped by setup.py as ``rlvr_core/_stored_results/plans``)."""
+    from rlvr_core.infra.provenance import IN_CHECKOUT, PACKAGE_DIR, ROOT
+
+    folder = ROOT / "configs" / "plans" if IN_CHECKOUT else PACKAGE_DIR / "_stored_results" / "plans"
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        have = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+        raise ValueError(f"plan {name!r} is invalid: no {path}; plans there: {have}")
+    return path
+
+
 def load_plan(path) -> Plan:
     """Read, validate and expand a plan YAML file."""
     import yaml
