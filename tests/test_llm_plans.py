@@ -133,7 +133,7 @@ def test_horizon_predictions_read_the_counts_and_can_fail():
     assert {k: v[0] for k, v in study.horizon_predictions(hz).items()} == {"P1": True, "P2": True, "P3": True}
     assert study.horizon_k(hz, 1.0, 30) == (0, 10)       # a fall at step 30 is counted from step 40
     assert study.horizon_k(hz, 1.0, 600) == (6, 10)
-    assert "0.3× the threshold" in study.horizon_sentence(hz) and "can still collapse" in study.horizon_sentence(hz)
+    assert "0.3× the threshold" in study.horizon_sentence(hz) and "grew by 0 at 0.1× and 1 at 0.3×" in study.horizon_sentence(hz)
     # P2 fails when nothing collapses after step 30 at 0.3x; P1 when two seeds collapse early at 0.1x;
     # P3 when 0.1x loses more seeds than 1x (beyond one seed of slack)
     bad = {(lo, 0): 5, (lo, 1): 5, (lo, 2): 300}
