@@ -470,7 +470,7 @@ assert expect("P3 horizon: collapsed by step 600 ordered in the rate, within one
 # (half the start over 20 steps), fixed before the runs; a run that drifts below its start without
 # falling to half of it is not counted, so these fractions are lower bounds on "did worse than the
 # start". The runs are stored (`results/llm/tiny`) and read through the store; `RECOMPUTE=True`
-# trains them again (about 90 s each on one core).
+# trains them again (the seconds per step they took are printed above).
 # </details>
 
 # %% [markdown]

@@ -574,6 +574,10 @@ def horizon_report(hz: SimpleNamespace) -> str:
         lines.append(f"{_mult_label(m):>5} (η = {p['lr']:g}): {len(p['seeds'])}/{len(hz.seeds_planned)} "
                      "seeds stored; collapse step per seed: "
                      + ", ".join(f"{s}:{'-' if t is None else t}" for s, t in zip(p["seeds"], p["steps"])))
+    sps = [r["provenance"]["seconds_per_step"] for r in hz.runs if "seconds_per_step" in r.get("provenance", {})]
+    if sps:
+        lines.append(f"{len(hz.runs)} runs stored; median {np.median(sps):.2f} s/step when computed "
+                     f"(RECOMPUTE=True retrains all {len(hz.plan.configs)})")
     lines.append("collapsed by step t, k/n [Wilson 90%]:")
     lines.append("  rate  " + "".join(f"{f't = {t}':>20}" for t in HORIZON_STEPS))
     for label in hz.fractions:
