@@ -139,6 +139,18 @@ def test_horizon_predictions_read_the_counts_and_can_fail():
     bad = {(lo, 0): 5, (lo, 1): 5, (lo, 2): 300}
     out = study.horizon_predictions(study.horizon(plan, _fake_runs(plan, bad)))
     assert {k: v[0] for k, v in out.items()} == {"P1": False, "P2": False, "P3": False}
+    bad_hz = study.horizon(plan, _fake_runs(plan, bad))
+    assert "P1, P2, P3" in study.horizon_not_reproduced(bad_hz)
+    assert "every prediction" in study.horizon_not_reproduced(hz)
+    assert "P2 holds" in study.horizon_verdict_sentence(hz)
+    # a seed that collapses and comes back is still counted, and said to have come back
+    back = _fake_runs(plan, {})
+    r = next(r for r in back if r["config"]["learning_rate"] == hi and r["config"]["seed"] == 0)
+    for m in r["metrics"][100:150]:
+        m["reward"] = 0.0
+    hz_back = study.horizon(plan, back)
+    assert study.horizon_k(hz_back, 1.0, 600) == (1, 10) and hz_back.per_rate[1.0]["recovered"] == 1
+    assert "1 of the 1 collapsed at 1×" in study.horizon_verdict_sentence(hz_back)
     # a partial plan: the seeds read per rate are counted, not assumed
     part = study.horizon(plan, [r for r in _fake_runs(plan, good) if r["config"]["seed"] < 4])
     assert study.horizon_k(part, 1.0, 600) == (4, 4)

@@ -549,8 +549,14 @@ def horizon(plan, runs: list[dict]) -> SimpleNamespace:
     per_rate, fractions = {}, {}
     for lr, m in zip(rates, mults):
         rs = sorted((r for r in runs if r["config"]["learning_rate"] == lr), key=lambda r: r["config"]["seed"])
-        steps = [collapse_step(run_rewards(r), warm_start_J0(r["warm_start"])[0], **rule) for r in rs]
-        per_rate[m] = {"lr": lr, "seeds": [r["config"]["seed"] for r in rs], "steps": steps}
+        J0 = [warm_start_J0(r["warm_start"])[0] for r in rs]
+        steps = [collapse_step(run_rewards(r), j, **rule) for r, j in zip(rs, J0)]
+        # described after the runs, not pre-registered: a collapsed seed whose last window is back at
+        # or above its start
+        back = [t is not None and np.nanmean(run_rewards(r)[-rule["window"]:]) >= j
+                for r, j, t in zip(rs, J0, steps)]
+        per_rate[m] = {"lr": lr, "seeds": [r["config"]["seed"] for r in rs], "steps": steps,
+                       "recovered": int(sum(back))}
         fractions[_mult_label(m)] = collapse_fraction(steps, horizon_len)
     J0s = {round(warm_start_J0(r["warm_start"])[0], 6) for r in runs}
     return SimpleNamespace(plan=plan, runs=runs, thr=thr, mults=mults, rates=rates, rule=rule,
@@ -574,6 +580,9 @@ def horizon_report(hz: SimpleNamespace) -> str:
         lines.append(f"{_mult_label(m):>5} (η = {p['lr']:g}): {len(p['seeds'])}/{len(hz.seeds_planned)} "
                      "seeds stored; collapse step per seed: "
                      + ", ".join(f"{s}:{'-' if t is None else t}" for s, t in zip(p["seeds"], p["steps"])))
+    lines.append("collapsed seeds whose last window is back at or above J0 (not pre-registered): "
+                 + ", ".join(f"{_mult_label(m)} {p['recovered']}/{sum(t is not None for t in p['steps'])}"
+                             for m, p in hz.per_rate.items()))
     sps = [r["provenance"]["seconds_per_step"] for r in hz.runs if "seconds_per_step" in r.get("provenance", {})]
     if sps:
         lines.append(f"{len(hz.runs)} runs stored; median {np.median(sps):.2f} s/step when computed "
@@ -640,6 +649,30 @@ def horizon_sentence(hz: SimpleNamespace) -> str:
                 f"not rule out a fraction up to {his} by step {hz.horizon}.")
     return ("[measured] " + "; ".join(parts) + ". For a user who trains for "
             f"{hz.horizon} steps, " + tail)
+
+
+def horizon_verdict_sentence(hz: SimpleNamespace) -> str:
+    """The pre-registered predictions' verdicts, and what the rule's "collapsed" does not mean."""
+    out = horizon_predictions(hz)
+    verdicts = ", ".join(f"{k} {SAID[v[0]]}" for k, v in out.items())
+    n_coll = {m: sum(t is not None for t in p["steps"]) for m, p in hz.per_rate.items()}
+    back = "; ".join(f"{p['recovered']} of the {n_coll[m]} collapsed at {_mult_label(m)}"
+                     for m, p in hz.per_rate.items() if n_coll[m])
+    tail = (f" A collapse by this rule is not always the end of a run: {back} ended with their last "
+            f"{hz.rule['window']} steps back at or above J0 (read after the runs, not predicted)."
+            if back else "")
+    return (f"[measured] Of the predictions written before the runs (configs/plans/tiny_horizon.yaml), "
+            f"with {min(f['n'] for f in hz.fractions.values())}-{max(f['n'] for f in hz.fractions.values())} "
+            f"seeds per rate: {verdicts}." + tail)
+
+
+def horizon_not_reproduced(hz: SimpleNamespace) -> str:
+    """The line for "What we could not reproduce": the predictions that did not hold, if any."""
+    failed = [k for k, v in horizon_predictions(hz).items() if not v[0]]
+    if not failed:
+        return "[measured] §7: every prediction written before the horizon runs holds."
+    return (f"[measured] §7: prediction(s) {', '.join(failed)}, written before the horizon runs as "
+            "asserted checks, do not hold on the stored seeds; they are reported, not asserted.")
 
 
 def plot_collapse_fraction(hz: SimpleNamespace):
