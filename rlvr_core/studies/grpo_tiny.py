@@ -679,19 +679,22 @@ def plot_collapse_fraction(hz: SimpleNamespace):
     """The fraction of seeds collapsed by step t per rate, with Wilson 90% bands; the 30-step mark."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    w = hz.rule["window"]
     for i, (label, f) in enumerate(hz.fractions.items()):
-        m = hz.mults[i]
-        ax.step(f["t"], f["frac"], where="post", color=f"C{i}", lw=3 - 0.8 * i, ls=("-", "--", "-.")[i % 3],
-                label=f"{label} threshold (η = {hz.per_rate[m]['lr']:g}), n = {f['n']}")
-        ax.fill_between(f["t"], f["lo"], f["hi"], step="post", color=f"C{i}", alpha=0.15)
-    ax.axvspan(1, hz.rule["window"], color="0.9", zorder=0,
-               label=f"before step {hz.rule['window']}: no full window, no verdict")
-    ax.axvline(30, color="k", ls=":", label="30 steps: the horizon of the threshold")
-    ax.set(xlabel="GRPO step t", ylabel="fraction of seeds collapsed by step t", ylim=(-0.02, 1.02),
-           xlim=(1, hz.horizon), xscale="log",
-           title=f"tiny model, SGD, grpo, L = 2: rates × the 30-step threshold {hz.thr:g}")
-    ax.legend(fontsize=8, loc="upper left")
+        m, t = hz.mults[i], f["t"][w - 1:]   # no verdict before a full window
+        ax.step(t, f["frac"][w - 1:], where="post", color=f"C{i}", lw=3 - 0.8 * i, ls=("-", "--", "-.")[i % 3],
+                label=f"{label} threshold (η = {hz.per_rate[m]['lr']:g}), n = {f['n']} seeds")
+        ax.fill_between(t, f["lo"][w - 1:], f["hi"][w - 1:], step="post", color=f"C{i}", alpha=0.15)
+    ax.axvline(30, color="k", ls=":", label="step 30: the horizon of the threshold")
+    ax.set(xlabel=f"GRPO step t (from step {w}, the first full {w}-step window)",
+           ylabel="fraction of seeds collapsed by step t", ylim=(-0.02, 1.02), xlim=(w, hz.horizon),
+           xscale="log", title=f"tiny model, SGD, grpo, L = 2: rates × the 30-step threshold {hz.thr:g}")
+    ticks = [t for t in (20, 30, 50, 100, 200, 300, 600) if w <= t <= hz.horizon]
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    fig.tight_layout()
     params = {"plan": hz.plan.name, "threshold_30": hz.thr, "multipliers": hz.mults,
               "seeds": [len(p["seeds"]) for p in hz.per_rate.values()], "rule": hz.rule}
     caption = ("Fraction of seeds collapsed by step t (trailing 20-step success below half the start), "
