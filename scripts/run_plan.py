@@ -2,6 +2,10 @@
 results/llm/<model>/<key>.json as soon as it finishes (resumable: stored runs are skipped).
 
     RLVR_TORCH_THREADS=1 nohup .venv/bin/python scripts/run_plan.py smollm2_seeds > build/plan.log 2>&1 &
+    RLVR_TORCH_THREADS=1 nohup .venv/bin/python scripts/run_plan.py configs/plans/tiny_horizon.yaml > build/horizon.log 2>&1 &
+
+A plan is a name below or the path of a plan file (YAML, ``rlvr_core.llm.plans``: shared fields,
+a grid, and the analysis block the runner ignores).
 
 Plans: smollm2 (notebook 08's SmolLM2 set), smollm2_seeds (two more seeds per grpo rate),
 smollm2_dr_grpo (dr_grpo on the grpo grid, three seeds), smollm2_adamw (AdamW, clipping off and
@@ -42,7 +46,7 @@ PLANS = {"smollm2": smollm2_plan, "smollm2_seeds": smollm2_seed_plan,
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("plan", choices=sorted(PLANS))
+    ap.add_argument("plan", help=f"a plan file (.yaml) or one of {sorted(PLANS)}")
     ap.add_argument("--workers", type=int, default=1, help="runs at a time (default 1)")
     ap.add_argument("--reverse", action="store_true",
                     help="last run first: a second job on the same plan meets the first in the middle")
@@ -56,7 +60,7 @@ def main(argv=None) -> int:
         print(f"AdamW ramp: largest safe lr {out['largest_safe_lr']:.3g} "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
         return 0
-    configs = PLANS[a.plan]()
+    configs = plan_configs(a.plan)
     if a.plan.startswith("smollm2"):
         t0 = time.perf_counter()
         j0 = starting_success(configs[0])
@@ -83,6 +87,16 @@ def main(argv=None) -> int:
                 line = f"lr {c.learning_rate} {c.loss_type} seed {c.seed}: FAILED {e!r}"
             print(f"[{i}/{len(todo)}] {line}", flush=True)
     return 1 if failed else 0
+
+
+def plan_configs(plan: str) -> list:
+    """The runs of a named plan or of a plan file (a path ending in .yaml/.yml)."""
+    if plan.endswith((".yaml", ".yml")):
+        from rlvr_core.llm.plans import load_plan
+        return load_plan(plan).configs
+    if plan not in PLANS:
+        raise SystemExit(f"unknown plan {plan!r}: expected a .yaml plan file or one of {sorted(PLANS)}")
+    return PLANS[plan]()
 
 
 def runs_to_do(configs, *, lrs=None, seeds=None, loss_types=None, reverse: bool = False,

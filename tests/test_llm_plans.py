@@ -1,0 +1,157 @@
+"""Run plans as data (rlvr_core.llm.plans) and the horizon analysis (rlvr_core.llm.horizon): the
+loader refuses what it cannot run, and the collapse rule counts what it says it counts."""
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from rlvr_core.llm.horizon import collapse_fraction, collapse_step, collapsed_by, fraction_table
+from rlvr_core.llm.plans import load_plan, plan_from_dict, plan_path
+from rlvr_core.llm.sweeps import TINY_COMMON
+
+PLAN = {"plan": "t", "common": {**TINY_COMMON, "loss_type": "grpo", "scratch_len": 2, "max_steps": 5},
+        "grid": {"seed": [0, 1], "learning_rate": [0.01, 0.1]}}
+
+
+def test_plan_expands_the_grid_outermost_first_with_the_common_fields():
+    plan = plan_from_dict(PLAN)
+    assert [(c.seed, c.learning_rate) for c in plan.configs] == [(0, 0.01), (0, 0.1), (1, 0.01), (1, 0.1)]
+    assert all(c.max_steps == 5 and c.scratch_len == 2 and c.per_device_train_batch_size == 64
+               for c in plan.configs)
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"plann": "x"}, r"unknown key\(s\) \['plann'\]"),
+    ({"common": {**PLAN["common"], "learning_rat": 0.1}}, r"common: unknown key\(s\) \['learning_rat'\]"),
+    ({"grid": {"sed": [0]}}, r"grid: unknown key\(s\) \['sed'\]"),
+    ({"grid": {"seed": []}}, "non-empty list"),
+    ({"grid": {"seed": [0, 0]}}, "repeats"),
+    ({"grid": {"max_steps": [3]}}, "in both"),
+    ({"grid": {"learning_rate": [-0.1]}}, "learning_rate"),
+])
+def test_plan_refuses_unknown_keys_and_bad_runs(bad, match):
+    with pytest.raises(ValueError, match=match):
+        plan_from_dict({**PLAN, **bad})
+
+
+def test_missing_plan_names_the_plans_there():
+    with pytest.raises(ValueError, match="tiny_horizon"):
+        plan_path("no_such_plan")
+
+
+def test_horizon_plan_is_tiny_common_at_the_stated_rates():
+    plan = load_plan(plan_path("tiny_horizon"))
+    a = plan.analysis
+    rates = sorted({c.learning_rate for c in plan.configs})
+    assert rates == [float(f"{a['threshold_30'] * m:.2g}") for m in a["multipliers"]]
+    assert sorted({c.seed for c in plan.configs}) == list(range(10))
+    ref = dataclasses.replace(plan.configs[0], **TINY_COMMON)
+    assert all(c == dataclasses.replace(ref, learning_rate=c.learning_rate, seed=c.seed) for c in plan.configs)
+    assert {(c.loss_type, c.scratch_len, c.max_steps) for c in plan.configs} == {("grpo", 2, 600)}
+    # seed-major: every rate of a seed before the next seed
+    assert [c.seed for c in plan.configs[:3]] == [0, 0, 0]
+
+
+def test_run_plan_accepts_a_plan_file():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "run_plan", Path(__file__).resolve().parents[1] / "scripts" / "run_plan.py")
+    run_plan = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_plan)
+    cfgs = run_plan.plan_configs(str(plan_path("tiny_horizon")))
+    assert len(cfgs) == 30
+    with pytest.raises(SystemExit, match="unknown plan"):
+        run_plan.plan_configs("tiny_horizonn")
+
+
+# ---- the collapse rule on synthetic traces -----------------------------------------------------
+
+J0 = 0.32
+
+
+def test_a_dip_shorter_than_the_window_is_not_a_collapse():
+    r = np.full(600, J0)
+    r[100:105] = 0.0                      # five bad batches: trailing mean 0.75 J0
+    assert collapse_step(r, J0) is None
+    r[300:312] = 0.0                      # twelve: trailing mean 0.4 J0 < 0.5 J0 -> collapsed
+    assert collapse_step(r, J0) == 311    # the first window holding 11 of the zeros ends at step 311
+
+
+def test_a_run_that_falls_to_zero_collapses_when_the_trailing_mean_crosses_half_the_start():
+    r = np.concatenate([np.full(200, 0.8), np.zeros(400)])
+    # the trailing 20-step mean first drops below 0.16 when >= 17 of its steps are 0: step 217
+    assert collapse_step(r, J0) == 217
+    assert collapse_step(r, J0, window=1) == 201
+    assert collapse_step(np.zeros(10), J0) is None            # shorter than the window: undecided
+    assert collapse_step(np.full(600, 0.25), 0.5) is None     # at the level, not below it
+    nan = np.zeros(40)
+    nan[5] = math.nan
+    assert collapse_step(nan, J0) == 26                       # windows holding the NaN are undecided
+
+
+def test_collapsed_by_counts_each_run_once_from_its_step_on():
+    k = collapsed_by([None, 10, 10, 50], 60)
+    assert k[8] == 0 and k[9] == 2 and k[48] == 2 and k[49] == 3 and k[-1] == 3
+    assert (np.diff(k) >= 0).all()
+    assert (collapsed_by([None, None], 5) == 0).all()
+
+
+def test_collapse_fraction_has_wilson_bands_around_k_over_n():
+    f = collapse_fraction([None] * 9 + [30], 100)
+    assert f["n"] == 10 and f["k"][28] == 0 and f["k"][29] == 1
+    assert f["lo"][28] == pytest.approx(0.0, abs=1e-12) and 0.19 < f["hi"][28] < 0.23   # 0/10: [0, 0.21]
+    assert (f["lo"] <= f["frac"]).all() and (f["frac"] <= f["hi"]).all()
+    rows = fraction_table({"a": f}, at=(30, 100, 300))
+    assert [(r["step"], r["k"], r["n"]) for r in rows] == [(30, 1, 10), (100, 1, 10)]
+
+
+def _fake_runs(plan, collapse_at: dict):
+    """Stored-run dicts for the plan: success J0 throughout, or 0 from step collapse_at[(lr, seed)]."""
+    runs = []
+    for c in plan.configs:
+        r = np.full(c.max_steps, J0)
+        t = collapse_at.get((c.learning_rate, c.seed))
+        if t is not None:
+            r[t - 1:] = 0.0
+        runs.append({"config": dataclasses.asdict(c), "metrics": [{"reward": float(x)} for x in r],
+                     "warm_start": {"success_rate_final": J0, "final_samples": 512,
+                                    "params": {"num_problems": 16}}})
+    return runs
+
+
+def test_horizon_predictions_read_the_counts_and_can_fail():
+    from rlvr_core.studies import grpo_tiny as study
+
+    plan = study.horizon_plan()
+    lo, mid, hi = sorted({c.learning_rate for c in plan.configs})
+    # P1-P3 hold: 0.3x loses seed 0 at step 200, 1x loses seeds 0-5 by step 50
+    good = {(mid, 0): 200, **{(hi, s): 30 + s for s in range(6)}}
+    hz = study.horizon(plan, _fake_runs(plan, good))
+    assert {k: v[0] for k, v in study.horizon_predictions(hz).items()} == {"P1": True, "P2": True, "P3": True}
+    assert study.horizon_k(hz, 1.0, 30) == (0, 10)       # a fall at step 30 is counted from step 40
+    assert study.horizon_k(hz, 1.0, 600) == (6, 10)
+    assert "0.3× the threshold" in study.horizon_sentence(hz) and "grew by 0 at 0.1× and 1 at 0.3×" in study.horizon_sentence(hz)
+    # P2 fails when nothing collapses after step 30 at 0.3x; P1 when two seeds collapse early at 0.1x;
+    # P3 when 0.1x loses more seeds than 1x (beyond one seed of slack)
+    bad = {(lo, 0): 5, (lo, 1): 5, (lo, 2): 300}
+    out = study.horizon_predictions(study.horizon(plan, _fake_runs(plan, bad)))
+    assert {k: v[0] for k, v in out.items()} == {"P1": False, "P2": False, "P3": False}
+    bad_hz = study.horizon(plan, _fake_runs(plan, bad))
+    assert "P1, P2, P3" in study.horizon_not_reproduced(bad_hz)
+    assert "every prediction" in study.horizon_not_reproduced(hz)
+    assert "P2 holds" in study.horizon_verdict_sentence(hz)
+    # a seed that collapses and comes back is still counted, and said to have come back
+    back = _fake_runs(plan, {})
+    r = next(r for r in back if r["config"]["learning_rate"] == hi and r["config"]["seed"] == 0)
+    for m in r["metrics"][100:150]:
+        m["reward"] = 0.0
+    hz_back = study.horizon(plan, back)
+    assert study.horizon_k(hz_back, 1.0, 600) == (1, 10) and hz_back.per_rate[1.0]["recovered"] == 1
+    assert "1 of the 1 collapsed at 1×" in study.horizon_verdict_sentence(hz_back)
+    # a partial plan: the seeds read per rate are counted, not assumed
+    part = study.horizon(plan, [r for r in _fake_runs(plan, good) if r["config"]["seed"] < 4])
+    assert study.horizon_k(part, 1.0, 600) == (4, 4)
+    assert "4/10 seeds stored" in study.horizon_report(part)
