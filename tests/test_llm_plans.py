@@ -142,7 +142,7 @@ def test_horizon_predictions_read_the_counts_and_can_fail():
     bad_hz = study.horizon(plan, _fake_runs(plan, bad))
     assert "P1, P2, P3" in study.horizon_not_reproduced(bad_hz)
     assert "every prediction" in study.horizon_not_reproduced(hz)
-    assert "P2 holds" in study.horizon_verdict_sentence(hz)
+    assert "P2 holds" in study.horizon_verdict_sentence(hz) and "with 10 seeds per rate" in study.horizon_verdict_sentence(hz)
     # a seed that collapses and comes back is still counted, and said to have come back
     back = _fake_runs(plan, {})
     r = next(r for r in back if r["config"]["learning_rate"] == hi and r["config"]["seed"] == 0)

@@ -662,8 +662,12 @@ def horizon_verdict_sentence(hz: SimpleNamespace) -> str:
             f"{hz.rule['window']} steps back at or above J0 (read after the runs, not predicted)."
             if back else "")
     return (f"[measured] Of the predictions written before the runs (configs/plans/tiny_horizon.yaml), "
-            f"with {min(f['n'] for f in hz.fractions.values())}-{max(f['n'] for f in hz.fractions.values())} "
-            f"seeds per rate: {verdicts}." + tail)
+            f"with {_seed_range(hz)} seeds per rate: {verdicts}." + tail)
+
+
+def _seed_range(hz: SimpleNamespace) -> str:
+    ns = [f["n"] for f in hz.fractions.values()]
+    return f"{min(ns)}" if min(ns) == max(ns) else f"{min(ns)}-{max(ns)}"
 
 
 def horizon_not_reproduced(hz: SimpleNamespace) -> str:
