@@ -121,7 +121,8 @@ def _body(where: str, data: dict, name: str, inherited: dict) -> Plan:
         configs = []
         for i, part in enumerate(parts):
             at = f"{where}: parts[{i}]"
-            check_keys(at, _mapping(at, part), PART_KEYS)
+            part = _mapping(at, part)
+            check_keys(at, part, PART_KEYS)
             configs += _expand(at, {**common, **_common(at, part.get("common"))}, part.get("grid"))
     order = data.get("order")
     if order is not None:
@@ -145,6 +146,13 @@ def plan_from_dict(data: dict, *, where: str = "plan") -> Plan:
     return _body(where, data, data["plan"], {})
 
 
+def check_body(where: str, body) -> dict:
+    """``body`` if it is a mapping of plan-body keys (``BODY_KEYS``), else a ValueError."""
+    body = _mapping(where, body)
+    check_keys(where, body, BODY_KEYS)
+    return body
+
+
 def plan_file_from_dict(data: dict, *, where: str = "plan file") -> PlanFile:
     """A :class:`PlanFile` from a parsed file of several plans (see the module docstring)."""
     if not isinstance(data, dict):
@@ -159,13 +167,6 @@ def plan_file_from_dict(data: dict, *, where: str = "plan file") -> PlanFile:
     if not plans and not profiles:
         raise ValueError(f"{where}: expected 'plans' or 'profiles'")
     return PlanFile(common=common, plans=plans, profiles=profiles)
-
-
-def check_body(where: str, body) -> dict:
-    """``body`` if it is a mapping of plan-body keys (``BODY_KEYS``), else a ValueError."""
-    body = _mapping(where, body)
-    check_keys(where, body, BODY_KEYS)
-    return body
 
 
 def plan_path(name: str) -> Path:

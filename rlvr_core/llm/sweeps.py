@@ -1,5 +1,7 @@
-"""Named run sets of notebooks 07-09 (so the notebook, the background jobs and the benchmark share
-them), and the analysis of a learning-rate sweep: final success, collapse, measured threshold."""
+"""The run sets of notebooks 07-09, read from their plan files (configs/plans/tiny.yaml and
+smollm2.yaml, which hold the grids and the reasons for them; so the notebooks, the background jobs
+and the benchmark share them), and the analysis of a learning-rate sweep: final success, collapse,
+measured threshold."""
 from __future__ import annotations
 
 import dataclasses
@@ -95,13 +97,13 @@ SMOLLM2_FINE_LRS = {
     "dr_grpo": rates(c for c in smollm2_fine_plan() if c.loss_type == "dr_grpo")[0],
     "adamw": rates(c for c in smollm2_fine_plan() if c.optim == "adamw_torch")[0]}
 (SMOLLM2_LONG_CAP,) = {c.max_completion_length for c in smollm2_long_plan()}
-SMOLLM2_ADAMW_RAMP = tuple(
-    tuple(v) if isinstance(v, list) else v
-    for v in plan_file("smollm2").plans["smollm2_adamw"].analysis["range_test"].values())
+_RAMP = plan_file("smollm2").plans["smollm2_adamw"].analysis["range_test"]
+SMOLLM2_ADAMW_RAMP = (_RAMP["lo"], _RAMP["hi"], _RAMP["steps"], tuple(_RAMP["seeds"]))
 
 
 def smollm2_adamw_ramp(compute: bool = True) -> dict | None:
-    """The stored AdamW range test on SmolLM2 (see ``SMOLLM2_ADAMW_RAMP``)."""
+    """The stored AdamW range test on SmolLM2 (``SMOLLM2_ADAMW_RAMP``: plan ``smollm2_adamw``'s
+    ``analysis.range_test`` in configs/plans/smollm2.yaml)."""
     from .range_test import exponential_range_test_cached   # imports transformers: only when asked
 
     # the SGD range test's configuration (notebook 10) with AdamW
