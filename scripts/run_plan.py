@@ -4,15 +4,16 @@ results/llm/<model>/<key>.json as soon as it finishes (resumable: stored runs ar
     RLVR_TORCH_THREADS=1 nohup .venv/bin/python scripts/run_plan.py smollm2_seeds > build/plan.log 2>&1 &
     RLVR_TORCH_THREADS=1 nohup .venv/bin/python scripts/run_plan.py configs/plans/tiny_horizon.yaml > build/horizon.log 2>&1 &
 
-A plan is a name below or the path of a plan file (YAML, ``rlvr_core.llm.plans``: shared fields,
-a grid, and the analysis block the runner ignores).
+A plan is a name below or the path of a one-plan file (YAML, ``rlvr_core.llm.plans``: shared
+fields, a grid, and the analysis block the runner ignores).
 
-Plans: smollm2 (notebook 08's SmolLM2 set), smollm2_seeds (two more seeds per grpo rate),
-smollm2_dr_grpo (dr_grpo on the grpo grid, three seeds), smollm2_adamw (AdamW, clipping off and
-1.0, two seeds, at SMOLLM2_ADAMW_LRS), smollm2_adamw_ramp (the exponential range test with AdamW,
-which chose those rates), smollm2_fine (the midpoint of each setting's bracket), smollm2_long
-(grpo and dr_grpo at a 128-token cap, notebook 09), tiny (notebook 07's tiny-model set). Commit the new result
-files when it is done. ``--workers N`` runs N runs at a time in separate processes (a GPU, or a
+Plans (configs/plans/smollm2.yaml, which says why each grid is what it is): smollm2 (notebook
+08's SmolLM2 set), smollm2_seeds (two more seeds per grpo rate), smollm2_dr_grpo (dr_grpo on the
+grpo grid, three seeds), smollm2_adamw (AdamW, clipping off and 1.0, two seeds), smollm2_adamw_ramp
+(the exponential range test with AdamW, which chose those rates), smollm2_fine (the midpoint of
+each setting's bracket), smollm2_long (grpo and dr_grpo at a 128-token cap, notebook 09); and tiny
+(notebook 07's tiny-model set, configs/plans/tiny.yaml). Commit the new result files when it is
+done. ``--workers N`` runs N runs at a time in separate processes (a GPU, or a
 many-core machine; on a 2-core machine one process per core is what the plans were timed with);
 ``--reverse`` starts from the plan's end, so a second job on the same plan meets the first.
 ``--lrs``, ``--seeds`` and ``--loss-types`` run only part of a plan (say, a second seed at the rates
@@ -21,6 +22,7 @@ around one loss type's bracket first); the rest stays for a later job.
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 import sys
 import time
@@ -30,17 +32,12 @@ import rlvr_core.llm  # noqa: F401  (offline first)
 from rlvr_core.llm.evaluation import starting_success
 from rlvr_core.llm.runner import run_or_load
 from rlvr_core.llm.store import result_path
-from rlvr_core.llm.sweeps import (SMOLLM2_ADAMW_LRS, smollm2_adamw_configs, smollm2_adamw_ramp,
-                                  smollm2_dr_grpo_plan, smollm2_fine_plan, smollm2_long_plan,
-                                  smollm2_plan, smollm2_seed_plan,
-                                  tiny_all_configs, tiny_plan)
+from rlvr_core.llm.sweeps import (plan_file, smollm2_adamw_ramp, smollm2_plan_runs, tiny_all_configs,
+                                  tiny_plan)
 
-PLANS = {"smollm2": smollm2_plan, "smollm2_seeds": smollm2_seed_plan,
-         "smollm2_dr_grpo": smollm2_dr_grpo_plan,
-         "smollm2_adamw": lambda: smollm2_adamw_configs(SMOLLM2_ADAMW_LRS),
+# every plan of configs/plans/smollm2.yaml by its name, the AdamW range test, and notebook 07's set
+PLANS = {**{name: functools.partial(smollm2_plan_runs, name) for name in plan_file("smollm2").plans},
          "smollm2_adamw_ramp": lambda: [],
-         "smollm2_fine": smollm2_fine_plan,
-         "smollm2_long": smollm2_long_plan,
          "tiny": lambda: [c for cs in tiny_all_configs(tiny_plan()).values() for c in cs]}
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rlvr_core.llm.horizon import collapse_fraction, collapse_step, collapsed_by, fraction_table
-from rlvr_core.llm.plans import load_plan, plan_from_dict, plan_path
+from rlvr_core.llm.plans import load_plan, load_plan_file, plan_file_from_dict, plan_from_dict, plan_path
 from rlvr_core.llm.sweeps import TINY_COMMON
 
 PLAN = {"plan": "t", "common": {**TINY_COMMON, "loss_type": "grpo", "scratch_len": 2, "max_steps": 5},
@@ -53,7 +53,7 @@ def test_horizon_plan_is_tiny_common_at_the_stated_rates():
     assert [c.seed for c in plan.configs[:3]] == [0, 0, 0]
 
 
-def test_run_plan_accepts_a_plan_file():
+def _run_plan():
     import importlib.util
     from pathlib import Path
 
@@ -61,10 +61,116 @@ def test_run_plan_accepts_a_plan_file():
         "run_plan", Path(__file__).resolve().parents[1] / "scripts" / "run_plan.py")
     run_plan = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(run_plan)
+    return run_plan
+
+
+def test_run_plan_accepts_a_plan_file():
+    run_plan = _run_plan()
     cfgs = run_plan.plan_configs(str(plan_path("tiny_horizon")))
     assert len(cfgs) == 30
     with pytest.raises(SystemExit, match="unknown plan"):
         run_plan.plan_configs("tiny_horizonn")
+
+
+# ---- files of several plans (configs/plans/smollm2.yaml, tiny.yaml) ---------------------------
+
+FILE = {"common": {**TINY_COMMON, "loss_type": "grpo", "scratch_len": 2, "max_steps": 5},
+        "plans": {"a": {"common": {"max_steps": 7},
+                        "parts": [{"grid": {"seed": [1], "learning_rate": [0.1]}},
+                                  {"common": {"scratch_len": 16}, "grid": {"seed": [0], "learning_rate": [0.01, 0.1]}}]},
+                  "b": {"grid": {"seed": [1, 0], "learning_rate": [0.1, 0.01]},
+                        "order": ["learning_rate", "seed"], "analysis": {"why": 1}}},
+        "profiles": {"p": {"n": 1, "lrs": [0.1]}}}
+
+
+def test_plan_file_runs_parts_in_turn_with_narrower_common_overriding_wider():
+    f = plan_file_from_dict(FILE)
+    a, b = f.plans["a"].configs, f.plans["b"].configs
+    assert [(c.seed, c.learning_rate, c.scratch_len, c.max_steps) for c in a] == [
+        (1, 0.1, 2, 7), (0, 0.01, 16, 7), (0, 0.1, 16, 7)]
+    assert [(c.learning_rate, c.seed) for c in b] == [(0.01, 0), (0.01, 1), (0.1, 0), (0.1, 1)]
+    assert f.plans["b"].analysis == {"why": 1} and all(c.max_steps == 5 for c in b)
+    assert f.profile("p", ("n", "lrs")) == {"n": 1, "lrs": [0.1]}
+
+
+def _with(path, value):
+    """FILE with the entry at ``path`` (a tuple of keys) set to ``value``."""
+    import copy
+
+    data = copy.deepcopy(FILE)
+    node = data
+    for k in path[:-1]:
+        node = node[k]
+    node[path[-1]] = value
+    return data
+
+
+@pytest.mark.parametrize("path, value, match", [
+    (("plan",), "x", r"unknown key\(s\) \['plan'\]"),
+    (("plans", "a", "grids"), {}, r"plans.a: unknown key\(s\) \['grids'\]"),
+    (("plans", "a", "parts", 0, "comon"), {}, r"parts\[0\]: unknown key\(s\) \['comon'\]"),
+    (("plans", "a", "parts", 1, "common", "scratch_lenn"), 3, r"parts\[1\]: common: unknown key\(s\) \['scratch_lenn'\]"),
+    (("plans", "b", "order"), ["learning_rat"], r"order: unknown key\(s\) \['learning_rat'\]"),
+    (("plans", "b", "parts"), [{"grid": {"seed": [3]}}], "exactly one of 'grid' and 'parts'"),
+    (("plans", "a", "parts", 0, "grid", "max_steps"), [3], "in both"),
+    (("plans", "a", "parts", 0), {"common": {"scratch_len": 16}, "grid": {"seed": [0], "learning_rate": [0.1]}},
+     "the same run appears twice"),
+    (("common", "sed"), 0, r"common: unknown key\(s\) \['sed'\]"),
+])
+def test_plan_file_refuses_unknown_keys_and_bad_plans(path, value, match):
+    with pytest.raises(ValueError, match=match):
+        plan_file_from_dict(_with(path, value))
+
+
+def test_a_profile_must_hold_exactly_its_sizes():
+    f = plan_file_from_dict(FILE)
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['lrs'\]"):
+        f.profile("p", ("n",))
+    with pytest.raises(ValueError, match=r"missing key\(s\) \['steps'\]"):
+        f.profile("p", ("n", "lrs", "steps"))
+    with pytest.raises(ValueError, match="unknown profile 'q'"):
+        f.profile("q", ("n",))
+
+
+def test_tiny_sizes_read_log_grids_and_tuples():
+    from rlvr_core.llm.sweeps import log_grid, tiny_plan, tiny_size
+
+    assert tiny_plan("default")["lrs"] == log_grid(0.003, 1.0, 7)
+    assert tiny_plan("full")["seeds"] == (0, 1, 2, 3, 4)
+    assert tiny_size({"log_grid": [0.01, 1.0, 3]}) == [0.01, 0.1, 1.0]
+    with pytest.raises(ValueError, match="log_grid"):
+        tiny_size({"geom": [0.01, 1.0, 3]})
+    assert load_plan_file(plan_path("tiny")).common == TINY_COMMON
+
+
+def test_every_named_plan_of_run_plan_is_a_plan_of_smollm2_yaml():
+    from rlvr_core.llm import sweeps
+
+    run_plan = _run_plan()
+    assert set(run_plan.PLANS) == set(load_plan_file(plan_path("smollm2")).plans) | {"smollm2_adamw_ramp", "tiny"}
+    assert run_plan.plan_configs("smollm2_seeds") == sweeps.smollm2_seed_plan()
+    assert run_plan.plan_configs("smollm2_adamw") == sweeps.smollm2_adamw_configs(sweeps.SMOLLM2_ADAMW_LRS)
+    with pytest.raises(ValueError, match="no SmolLM2 plan 'smollm3'"):
+        sweeps.smollm2_plan_runs("smollm3")
+    with pytest.raises(ValueError, match=r"seeds \[7\]"):
+        sweeps.smollm2_long_plan((0, 7))
+
+
+def test_an_installed_package_finds_every_plan_file(tmp_path, monkeypatch):
+    # setup.py copies configs/plans into the wheel as rlvr_core/_stored_results/plans; outside a
+    # checkout plan_path looks there
+    import shutil
+    from pathlib import Path
+
+    from rlvr_core.infra import provenance
+
+    here = Path(__file__).resolve().parents[1] / "configs" / "plans"
+    shutil.copytree(here, tmp_path / "_stored_results" / "plans")
+    monkeypatch.setattr(provenance, "IN_CHECKOUT", False)
+    monkeypatch.setattr(provenance, "PACKAGE_DIR", tmp_path)
+    for name in sorted(p.stem for p in here.glob("*.yaml")):
+        assert plan_path(name) == tmp_path / "_stored_results" / "plans" / f"{name}.yaml"
+    assert {"tiny", "smollm2", "tiny_horizon"} <= {p.stem for p in here.glob("*.yaml")}
 
 
 # ---- the collapse rule on synthetic traces -----------------------------------------------------

@@ -17,7 +17,8 @@ switch), ``distributed`` (the collectives, a no-op in one process), ``callback``
 fixed evaluation set),
 ``runner`` (GRPO on TRL's ``GRPOTrainer``), ``train`` (``python -m rlvr_core.llm.train --config
 ...``), ``range_test`` (GRPO learning-rate range test), ``probe`` (one-step line search),
-``sweeps`` (the run plans of notebooks 07-09 and the threshold rule), ``midpoints`` (the cap-128
+``plans`` (run plans as data, configs/plans/*.yaml), ``sweeps`` (the run sets of notebooks 07-09,
+from their plan files, and the threshold rule), ``midpoints`` (the cap-128
 pre-registered test), ``engines`` (checks of the accelerate launch files).
 """
 import os

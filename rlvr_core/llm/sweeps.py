@@ -1,8 +1,11 @@
-"""Named run sets of notebooks 07-09 (so the notebook, the background jobs and the benchmark share
-them), and the analysis of a learning-rate sweep: final success, collapse, measured threshold."""
+"""The run sets of notebooks 07-09, read from their plan files (configs/plans/tiny.yaml and
+smollm2.yaml, which hold the grids and the reasons for them; so the notebooks, the background jobs
+and the benchmark share them), and the analysis of a learning-rate sweep: final success, collapse,
+measured threshold."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -11,119 +14,96 @@ from rlvr_core.stats.fit import mean_ci  # noqa: F401  (re-exported: rlvr_core.s
 from rlvr_core.stats.thresholds import Bracket, bootstrap_bracket, bracket_from_seeds, first_failure
 from rlvr_core.infra.arguments import check_grid, check_int, check_probability
 from .config import RunConfig, setting_label
+from .plans import PlanFile, load_plan_file, plan_path
 from .runner import run_or_load
 from .store import RESULTS_DIR
 
 
+@functools.lru_cache(maxsize=None)
+def plan_file(name: str) -> PlanFile:
+    """The plan file ``configs/plans/<name>.yaml`` (``tiny``, ``smollm2``), read once."""
+    return load_plan_file(plan_path(name))
+
+
+def smollm2_plan_runs(name: str) -> list[RunConfig]:
+    """The runs, in order, of the plan ``name`` of configs/plans/smollm2.yaml (a fresh copy)."""
+    plans = plan_file("smollm2").plans
+    if name not in plans:
+        raise ValueError(f"no SmolLM2 plan {name!r}; configs/plans/smollm2.yaml has {sorted(plans)}")
+    return [dataclasses.replace(c) for c in plans[name].configs]
+
+
 def smollm2_configs(learning_rates=(0.003, 0.03, 0.3), loss_types=("grpo",), seeds=(0,),
                     max_steps: int = 30) -> list[RunConfig]:
-    """The cached SmolLM2 set: SGD, clipping off, 8 generations x 2 prompts, 24 new tokens."""
+    """SmolLM2 runs on configs/plans/smollm2.yaml's shared fields (SGD, clipping off, 8
+    generations x 2 prompts, 24 new tokens), loss type outermost, then rate, then seed."""
     check_grid("learning_rates", learning_rates)
-    return [RunConfig(model="smollm2", task="chat_sum", digits=1, learning_rate=lr, loss_type=lt,
-                      scale_rewards="group", optim="sgd", max_grad_norm=0.0, num_generations=8,
-                      per_device_train_batch_size=16, max_steps=max_steps,
-                      max_completion_length=24, temperature=1.0, seed=s, dataset_size=1024)
+    common = {**plan_file("smollm2").common, "max_steps": max_steps}
+    return [RunConfig(**common, learning_rate=lr, loss_type=lt, seed=s)
             for lt in loss_types for lr in learning_rates for s in seeds]
 
 
 def smollm2_plan() -> list[RunConfig]:
-    """Notebook 08's first SmolLM2 set (about 25 min per run on 2 cores): ``grpo`` at four rates, a
-    second seed at 0.03 (the rate where training was erratic), and ``dr_grpo`` at 0.03."""
-    return (smollm2_configs(learning_rates=(0.003, 0.03, 0.1, 0.3))
-            + smollm2_configs(learning_rates=(0.03,), seeds=(1,))
-            + smollm2_configs(learning_rates=(0.03,), loss_types=("dr_grpo",)))
+    """Notebook 08's first SmolLM2 set (plan ``smollm2``)."""
+    return smollm2_plan_runs("smollm2")
 
 
 def smollm2_seed_plan() -> list[RunConfig]:
-    """Seeds 1 and 2 of ``smollm2_plan``'s ``grpo`` rates, so that every rate has three seeds
-    (seed 1 at 0.03 is already in ``smollm2_plan``), and a fifth rate, 0.01, with three seeds. Without the Gradient-Gap callback, which only
-    observes: a run's trajectory is the same with and without it (``tests/test_llm_evaluation.py``).
-    Ordered by rate, smallest first: seed 0 already collapsed at the large rates, so the small ones
-    decide where the bracket starts, and an interrupted job has run them first."""
-    plan = [dataclasses.replace(c, gap_callback=False)
-            for c in smollm2_configs(learning_rates=(0.003, 0.03, 0.1, 0.3), seeds=(1, 2))
-            if not (c.learning_rate == 0.03 and c.seed == 1)]
-    # a fifth rate inside the bracket the four-rate sweep found (0.003, 0.03), three seeds
-    plan += [dataclasses.replace(c, gap_callback=False)
-             for c in smollm2_configs(learning_rates=(0.01,), seeds=(0, 1, 2))]
-    return sorted(plan, key=lambda c: (c.learning_rate, c.seed))
-
-
-# The five rates of the grpo sweep (three seeds each), shared by the dr_grpo sweep.
-SMOLLM2_LRS = (0.003, 0.01, 0.03, 0.1, 0.3)
-# What every later SmolLM2 run carries: success on the fixed evaluation set (64 problems x 2
-# completions, s.e. <= 0.045) in the middle and at the end; the start is the shared J0 of
-# ``evaluation.starting_success``. No Gradient-Gap callback (it only observes).
-SMOLLM2_EVAL = {"eval_problems": 64, "eval_samples": 2, "eval_start": False, "gap_callback": False}
+    """Two more seeds at the first set's grpo rates, and a fifth rate (plan ``smollm2_seeds``)."""
+    return smollm2_plan_runs("smollm2_seeds")
 
 
 def smollm2_dr_grpo_plan() -> list[RunConfig]:
-    """``dr_grpo`` on the ``grpo`` grid, three seeds (seed 0 at 0.03 is in ``smollm2_plan``);
-    seed-major, so an interrupted job leaves whole brackets: every rate at seed 0 first."""
-    plan = [dataclasses.replace(c, **SMOLLM2_EVAL)
-            for c in smollm2_configs(learning_rates=SMOLLM2_LRS, loss_types=("dr_grpo",), seeds=(0, 1, 2))
-            if not (c.learning_rate == 0.03 and c.seed == 0)]
-    return sorted(plan, key=lambda c: (c.seed, c.learning_rate))
-
-
-# AdamW's rates, placed after its range test (``smollm2_adamw_ramp``: 2.0e-4, median of 3 seeds)
-# answered, about x3 apart: first (3e-5, 1e-4, 3e-4, 1e-3); seed 0 collapsed at 1e-4, so before any
-# other seed ran, 1e-3 (certain to collapse) gave way to 1e-5, to bracket the threshold from below.
-SMOLLM2_ADAMW_LRS = (1e-5, 3e-5, 1e-4, 3e-4)
+    """``dr_grpo`` on the ``grpo`` grid, three seeds, seed-major (plan ``smollm2_dr_grpo``)."""
+    return smollm2_plan_runs("smollm2_dr_grpo")
 
 
 def smollm2_adamw_configs(learning_rates, seeds=(0, 1), clips=(0.0, 1.0)) -> list[RunConfig]:
-    """AdamW (TRL's ``adamw_torch``) on the SmolLM2 set, clipping off (0) and at TRL's default
-    1.0; clipping off first (every seed), then on, each seed-major."""
-    plan = [dataclasses.replace(c, optim="adamw_torch", max_grad_norm=clip, **SMOLLM2_EVAL)
-            for clip in clips for c in smollm2_configs(learning_rates=learning_rates, seeds=seeds)]
+    """Plan ``smollm2_adamw``'s runs (AdamW, the evaluation set) at these rates, seeds and clipping
+    levels: clipping off first (every seed), then on, each seed-major."""
+    check_grid("learning_rates", learning_rates)
+    template = plan_file("smollm2").plans["smollm2_adamw"].configs[0]
+    plan = [dataclasses.replace(template, max_grad_norm=clip, seed=s, learning_rate=lr)
+            for clip in clips for s in seeds for lr in learning_rates]
     return sorted(plan, key=lambda c: (c.max_grad_norm, c.seed, c.learning_rate))
 
 
-# Finer rates, placed after the x3 grids had answered: the geometric midpoint of each setting's
-# first-failure bracket (grpo 0.01-0.03, dr_grpo 0.03-0.1, AdamW 3e-5-1e-4), with that setting's
-# seeds, so that each bracket can narrow from x3 to x1.7.
-SMOLLM2_FINE_LRS = {"grpo": 0.017, "dr_grpo": 0.055, "adamw": 5.5e-5}
-
-
 def smollm2_fine_plan() -> list[RunConfig]:
-    """The midpoint rates of ``SMOLLM2_FINE_LRS``: grpo (3 seeds) first, then AdamW clipping off
-    (2 seeds), dr_grpo (3 seeds), AdamW clipping 1.0 (2 seeds)."""
-    def sgd(loss_type):
-        return [dataclasses.replace(c, **SMOLLM2_EVAL)
-                for c in smollm2_configs(learning_rates=(SMOLLM2_FINE_LRS[loss_type],),
-                                         loss_types=(loss_type,), seeds=(0, 1, 2))]
-
-    def adamw(clip):
-        return smollm2_adamw_configs((SMOLLM2_FINE_LRS["adamw"],), clips=(clip,))
-
-    return sgd("grpo") + adamw(0.0) + sgd("dr_grpo") + adamw(1.0)
-
-
-# A completion cap the replies mostly fit in, so that loss_type can act: at 24 tokens half the
-# starting model's replies are cut (median 24), at 128 a tenth (median 26, p90 114; 256 replies
-# stored in results/llm/start_success). Each loss type on five x3 rates around where its cap-24
-# threshold would move: dr_grpo divides by the cap, so its rates sit one step higher.
-SMOLLM2_LONG_CAP = 128
-SMOLLM2_LONG_LRS = {"grpo": (0.003, 0.01, 0.03, 0.1, 0.3), "dr_grpo": (0.01, 0.03, 0.1, 0.3, 1.0)}
+    """The midpoint of each setting's bracket (plan ``smollm2_fine``)."""
+    return smollm2_plan_runs("smollm2_fine")
 
 
 def smollm2_long_plan(seeds=(0, 1, 2)) -> list[RunConfig]:
-    """grpo and dr_grpo at the ``SMOLLM2_LONG_CAP`` cap on ``SMOLLM2_LONG_LRS``, seed-major (an
-    interrupted job leaves whole brackets), the two loss types interleaved."""
-    plan = [dataclasses.replace(c, max_completion_length=SMOLLM2_LONG_CAP, **SMOLLM2_EVAL)
-            for lt, lrs in SMOLLM2_LONG_LRS.items()
-            for c in smollm2_configs(learning_rates=lrs, loss_types=(lt,), seeds=seeds)]
-    return sorted(plan, key=lambda c: (c.seed, c.learning_rate, c.loss_type))
+    """grpo and dr_grpo at the 128-token cap (plan ``smollm2_long``), the runs of ``seeds``."""
+    plan = smollm2_plan_runs("smollm2_long")
+    missing = sorted(set(seeds) - {c.seed for c in plan})
+    if missing:
+        raise ValueError(f"seeds {missing} are not in plan smollm2_long (configs/plans/smollm2.yaml)")
+    return [c for c in plan if c.seed in seeds]
 
 
-# The exponential range test with AdamW, clipping off (1e-6 -> 0.1 over 25 steps, 3 seeds): run
-# before the AdamW sweep, whose rates bracket its answer.
-SMOLLM2_ADAMW_RAMP = (1e-6, 0.1, 25, (0, 1, 2))
+def rates(configs) -> tuple:
+    """The distinct learning rates of ``configs``, ascending."""
+    return tuple(sorted({c.learning_rate for c in configs}))
+
+
+# Constants the studies read, taken from the plans (configs/plans/smollm2.yaml, where the reasons
+# for each grid are): the five grpo (and dr_grpo) rates, AdamW's rates, each setting's midpoint
+# rate, the cap of notebook 09, and the AdamW range test (lo, hi, steps, seeds).
+SMOLLM2_LRS = rates(smollm2_dr_grpo_plan())
+SMOLLM2_ADAMW_LRS = rates(smollm2_plan_runs("smollm2_adamw"))
+SMOLLM2_FINE_LRS = {
+    "grpo": rates(c for c in smollm2_fine_plan() if c.optim == "sgd" and c.loss_type == "grpo")[0],
+    "dr_grpo": rates(c for c in smollm2_fine_plan() if c.loss_type == "dr_grpo")[0],
+    "adamw": rates(c for c in smollm2_fine_plan() if c.optim == "adamw_torch")[0]}
+(SMOLLM2_LONG_CAP,) = {c.max_completion_length for c in smollm2_long_plan()}
+_RAMP = plan_file("smollm2").plans["smollm2_adamw"].analysis["range_test"]
+SMOLLM2_ADAMW_RAMP = (_RAMP["lo"], _RAMP["hi"], _RAMP["steps"], tuple(_RAMP["seeds"]))
 
 
 def smollm2_adamw_ramp(compute: bool = True) -> dict | None:
-    """The stored AdamW range test on SmolLM2 (see ``SMOLLM2_ADAMW_RAMP``)."""
+    """The stored AdamW range test on SmolLM2 (``SMOLLM2_ADAMW_RAMP``: plan ``smollm2_adamw``'s
+    ``analysis.range_test`` in configs/plans/smollm2.yaml)."""
     from .range_test import exponential_range_test_cached   # imports transformers: only when asked
 
     # the SGD range test's configuration (notebook 10) with AdamW
@@ -295,25 +275,26 @@ def log_grid(lo: float, hi: float, n: int) -> list[float]:
     return [float(f"{x:.3g}") for x in np.geomspace(lo, hi, n)]
 
 
-TINY_COMMON = dict(model="tiny", task="scratchpad_sum", digits=1, num_problems=16,
-                   warm_start_target=0.3, scale_rewards="group", optim="sgd", max_grad_norm=0.0,
-                   num_generations=8, per_device_train_batch_size=64, max_completion_length=24,
-                   temperature=1.0, dataset_size=4096)
+TINY_COMMON = dict(plan_file("tiny").common)   # every tiny-model run (configs/plans/tiny.yaml)
+TINY_SIZES = ("lrs", "seeds", "steps", "compare_seeds", "lengths", "plateau_steps", "plateau_lr",
+              "plateau_seeds", "adamw_lrs", "adamw_seeds", "gap_eval_lrs", "gap_eval_seeds",
+              "gap_eval_samples")
+
+
+def tiny_size(value):
+    """A size of configs/plans/tiny.yaml: a list is a tuple, ``{log_grid: [lo, hi, n]}`` is
+    :func:`log_grid`'s list, anything else is itself."""
+    if isinstance(value, dict):
+        if set(value) != {"log_grid"}:
+            raise ValueError(f"tiny.yaml: a mapping size must be {{log_grid: [lo, hi, n]}}, got {value!r}")
+        return log_grid(*value["log_grid"])
+    return tuple(value) if isinstance(value, list) else value
 
 
 def tiny_plan(profile: str = "default") -> dict:
-    """Sizes of notebook 07's tiny-model experiments per profile."""
-    if profile == "full":
-        return {"lrs": log_grid(0.003, 1.0, 9), "seeds": (0, 1, 2, 3, 4), "steps": 60,
-                "compare_seeds": (0, 1, 2), "lengths": (2, 16), "plateau_steps": 1000,
-                "plateau_lr": 0.03, "plateau_seeds": (0, 1, 2),
-                "adamw_lrs": log_grid(1e-4, 0.1, 7), "adamw_seeds": (0, 1),
-                "gap_eval_lrs": (0.03, 0.3), "gap_eval_seeds": (0, 1, 2, 3, 4), "gap_eval_samples": 128}
-    return {"lrs": log_grid(0.003, 1.0, 7), "seeds": (0, 1, 2), "steps": 30,
-            "compare_seeds": (0, 1, 2), "lengths": (2, 16), "plateau_steps": 600,
-            "plateau_lr": 0.03, "plateau_seeds": (0, 1, 2),
-            "adamw_lrs": log_grid(1e-4, 0.1, 7), "adamw_seeds": (0, 1, 2),
-            "gap_eval_lrs": (0.03, 0.3), "gap_eval_seeds": (0, 1, 2), "gap_eval_samples": 64}
+    """Sizes of notebook 07's tiny-model experiments per profile (configs/plans/tiny.yaml)."""
+    sizes = plan_file("tiny").profile(profile, TINY_SIZES)
+    return {k: tiny_size(sizes[k]) for k in TINY_SIZES}
 
 
 def tiny_sweep_configs(plan: dict, loss_type: str, scratch_len: int, seeds) -> list[RunConfig]:
@@ -323,8 +304,8 @@ def tiny_sweep_configs(plan: dict, loss_type: str, scratch_len: int, seeds) -> l
 
 
 def tiny_all_configs(plan: dict) -> dict:
-    """{(loss_type, scratch_len): [RunConfig]} for the main sweep and the comparison, plus
-    ("plateau", L) for the long fixed-rate runs."""
+    """{(set, scratch_len): [RunConfig]}: the sets of configs/plans/tiny.yaml (where each is
+    explained) at the sizes ``plan`` (:func:`tiny_plan`)."""
     out = {}
     short, long_ = plan["lengths"]
     out[("grpo", short)] = tiny_sweep_configs(plan, "grpo", short, plan["seeds"])
@@ -336,15 +317,11 @@ def tiny_all_configs(plan: dict) -> dict:
                                          learning_rate=plan["plateau_lr"], loss_type="grpo",
                                          max_steps=plan["plateau_steps"], seed=s)
                                for s in plan["plateau_seeds"]]
-    # what practitioners run: AdamW with gradient clipping at 1.0
     adamw = {**TINY_COMMON, "optim": "adamw_torch", "max_grad_norm": 1.0}
     out[("adamw", short)] = [RunConfig(**adamw, scratch_len=short, learning_rate=lr,
                                        loss_type="grpo", max_steps=plan["steps"], seed=s)
                              for lr in plan["adamw_lrs"] for s in plan["adamw_seeds"]]
-    # the same without clipping: Adam's update does not change when every gradient is scaled alike
     out[("adamw_noclip", short)] = [dataclasses.replace(c, max_grad_norm=0.0) for c in out[("adamw", short)]]
-    # the independent Gradient-Gap estimate: a fixed evaluation set (all 16 problems) at the start,
-    # the middle and the end of a stable and a collapsing rate
     out[("independent_gap", short)] = [
         RunConfig(**TINY_COMMON, scratch_len=short, learning_rate=lr, loss_type="grpo",
                   max_steps=plan["steps"], seed=s, eval_problems=16,
