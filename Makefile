@@ -2,6 +2,7 @@
 # install the pinned requirements when missing (a stamp file reinstalls when they change).
 PROFILE ?= default
 NB ?=
+TEST_WORKERS ?= 2
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -26,8 +27,11 @@ figures: $(STAMP)
 ## Unit tests, the site in headless Chromium, the perturbation runs (sampled notebooks on other
 ## CPU vector paths and seeds), then nbval re-executes the committed notebooks and compares their
 ## checked outputs. Figures and caches of these runs go to a temporary folder (conftest.py).
+## pytest-xdist runs TEST_WORKERS files at a time (a file, e.g. a notebook, stays on one worker;
+## each perturbation run is a unit of its own: conftest.py).
 test: $(STAMP) lint
-	$(PY) -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+	$(PY) -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider \
+	  -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 ## The book (Sphinx + MyST-NB + sphinx-book-theme) into build/site, offline, from the committed
 ## notebooks (no re-execution); incremental (build/.doctrees). Open build/site/index.html.

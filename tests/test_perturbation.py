@@ -65,9 +65,12 @@ def cases() -> list[tuple[str, str, int]]:
 CASES = cases()
 
 
-# The runs are mostly single-threaded simulations: two at a time use both cores of the reference
-# machine, each in its own process with its own environment (CPU path, seed, scratch folders).
+# The runs are mostly single-threaded simulations. Under pytest-xdist (`make test`) each test
+# executes its own notebook, so the runs spread over the workers (conftest.py gives each its own
+# unit); in a plain pytest run they are started together, two at a time (both cores of the
+# reference machine), each in its own process with its own environment (CPU path, seed, scratch).
 PARALLEL_RUNS = 2
+UNDER_XDIST = bool(os.environ.get("PYTEST_XDIST_WORKER"))
 
 
 def _execute(case, scratch: Path) -> subprocess.CompletedProcess:
@@ -88,6 +91,8 @@ def _execute(case, scratch: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def perturbed_runs(request, tmp_path_factory):
+    if UNDER_XDIST:
+        return {}  # each test runs its own case
     scratch = tmp_path_factory.mktemp("perturbation")
     # only the cases selected for this session (-k), the longest notebooks first, so that the two
     # lanes finish together
@@ -103,8 +108,10 @@ def perturbed_runs(request, tmp_path_factory):
 @pytest.mark.perturbation
 @pytest.mark.parametrize("name,cpu_path,seed_offset", CASES,
                          ids=[f"{n}-{p}-seed+{o}" for n, p, o in CASES])
-def test_checked_claims_hold_under_perturbation(name, cpu_path, seed_offset, perturbed_runs):
-    run = perturbed_runs[name, cpu_path, seed_offset]
+def test_checked_claims_hold_under_perturbation(name, cpu_path, seed_offset, perturbed_runs,
+                                                 tmp_path):
+    case = name, cpu_path, seed_offset
+    run = perturbed_runs[case] if case in perturbed_runs else _execute(case, tmp_path)
     assert run.returncode == 0, f"{name} failed under ATEN_CPU_CAPABILITY={cpu_path}, " \
                                 f"SEED+{seed_offset}:\n{run.stderr[-3000:]}"
 
