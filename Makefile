@@ -3,6 +3,8 @@
 PROFILE ?= default
 NB ?=
 TEST_WORKERS ?= 2
+# pytest-xdist: files stay whole on a worker, in the order conftest.py gives (longest first)
+XDIST = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -31,7 +33,7 @@ figures: $(STAMP)
 ## each perturbation run is a unit of its own: conftest.py).
 test: $(STAMP) lint
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider \
-	  -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	  $(XDIST)
 
 ## The book (Sphinx + MyST-NB + sphinx-book-theme) into build/site, offline, from the committed
 ## notebooks (no re-execution); incremental (build/.doctrees). Open build/site/index.html.
@@ -45,7 +47,7 @@ lint: $(STAMP)
 ## The fast inner loop (under a minute): library tests without the `slow` ones (kernels, the
 ## browser, other processes, the perturbation runs, training runs over about a second).
 unit: $(STAMP)
-	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider
+	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider $(XDIST)
 
 ## Throughput of the engines, speedup over a per-run loop; appended to benchmarks/history.tsv.
 bench: $(STAMP)
