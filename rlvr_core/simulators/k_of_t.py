@@ -46,8 +46,9 @@ def _log_q(q) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def binomial_tail(q, T: int, k: int) -> torch.Tensor:
-    """P(Bin(T, q) >= k), elementwise in q (0 < q < 1)."""
-    return _log_pmf(*_log_q(q), T)[..., k:].logsumexp(-1).exp()
+    """P(Bin(T, q) >= k), elementwise in q (0 < q < 1). The log-sum can round a few ulps above 0
+    where the tail is 1 to float64 (seen on torch's `default` CPU path): capped, it stays a probability."""
+    return _log_pmf(*_log_q(q), T)[..., k:].logsumexp(-1).clamp(max=0.0).exp()
 
 
 def binomial_tail_derivative(q, T: int, k: int) -> torch.Tensor:
