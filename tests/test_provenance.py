@@ -261,13 +261,16 @@ def test_warm_start_folder_appears_whole_and_is_replaced_on_refresh(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [folder.name]      # no temporary left behind
 
 
-def test_smollm2_runs_split_the_stored_runs_by_completion_cap():
+def test_smollm2_runs_split_the_stored_runs_by_completion_cap_and_horizon():
     from rlvr_core.llm.sweeps import load_cached, smollm2_runs
 
     every = load_cached("smollm2", LLM_DIR)
     if not every:
         pytest.skip("no stored SmolLM2 runs")
-    by_cap = {cap: smollm2_runs(cap, LLM_DIR) for cap in {r["config"]["max_completion_length"] for r in every}}
-    assert sorted(r["key"] for runs in by_cap.values() for r in runs) == sorted(r["key"] for r in every)
-    assert all(r["config"]["max_completion_length"] == cap for cap, runs in by_cap.items() for r in runs)
+    settings = {(r["config"]["max_completion_length"], r["config"]["max_steps"]) for r in every}
+    by_setting = {s: smollm2_runs(s[0], LLM_DIR, steps=s[1]) for s in settings}
+    assert sorted(r["key"] for runs in by_setting.values() for r in runs) == sorted(r["key"] for r in every)
+    assert all((r["config"]["max_completion_length"], r["config"]["max_steps"]) == s
+               for s, runs in by_setting.items() for r in runs)
+    assert all(r["config"]["max_steps"] == 30 for r in smollm2_runs(24, LLM_DIR))   # the sweeps only
     assert smollm2_runs(7, LLM_DIR) == []

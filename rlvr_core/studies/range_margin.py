@@ -1,0 +1,166 @@
+"""Notebook 10, "The margin": does the range test's answer divided by a margin chosen on the tiny
+model stay stable on SmolLM2 over twice the sweeps' horizon?
+
+The plan, its margin, collapse rule and prediction V1 were fixed in
+``configs/plans/smollm2_margin.yaml`` before its runs; this module only reads them and the
+stored runs, and applies them."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from rlvr_core.llm.config import setting_label
+from rlvr_core.llm.horizon import collapse_step, run_rewards
+from rlvr_core.llm.plans import load_plan, plan_path
+from rlvr_core.llm.store import read_or_compute, result_path
+from rlvr_core.llm.sweeps import SE_MULT, final_success, seed_stable, smollm2_runs
+from rlvr_core.stats.fit import wilson_interval
+
+MARGIN_PLAN = "smollm2_margin"
+OPTIM_NAMES = {"sgd": "SGD", "adamw_torch": "AdamW"}
+# The negative control's rates, named in the plan: the sweeps' runs at the nearest rates above each
+# range-test answer (the margin 1), whose 30-step runs collapsed.
+CONTROL_FROM = {"sgd": 0.03, "adamw_torch": 1e-4}
+
+
+def margin_plan():
+    """The pre-registered plan (its runs and its ``analysis`` block)."""
+    return load_plan(plan_path(MARGIN_PLAN))
+
+
+def margin_runs(plan) -> list[dict]:
+    """The plan's runs that are stored (an interrupted plan: the part stored so far)."""
+    runs = (read_or_compute(result_path(c), None, allow_compute=False) for c in plan.configs)
+    return [r for r in runs if r is not None]
+
+
+def planned_rates(analysis: dict) -> dict[str, float]:
+    """Each optimiser's range-test answer divided by the margin, to 2 significant digits."""
+    m = float(analysis["margin"])
+    return {opt: float(f"{float(a) / m:.2g}") for opt, a in analysis["range_test_answers"].items()}
+
+
+def _eval_at(run: dict, step: int) -> dict | None:
+    return next((e for e in run.get("eval") or [] if e["step"] == step), None)
+
+
+def _seed_row(run: dict, J0: float, se: float, rule: dict) -> dict:
+    cfg, r = run["config"], run_rewards(run)
+    short = {**run, "metrics": run["metrics"][:30]}
+    mid, end = _eval_at(run, cfg["max_steps"] // 2), _eval_at(run, cfg["max_steps"])
+    return {"optim": cfg["optim"], "seed": cfg["seed"], "lr": cfg["learning_rate"],
+            "steps": len(r), "collapse_step": collapse_step(r, J0, **rule),
+            "min_window": float(np.nanmin(np.convolve(r, np.ones(rule["window"]) / rule["window"], "valid"))),
+            "last5_30": final_success(short), "last5_end": final_success(run),
+            "eval_mid": None if mid is None else mid["success"],
+            "eval_end": None if end is None else end["success"],
+            "len_end": np.mean([m["completions/mean_length"] for m in run["metrics"][-5:]]),
+            "sps": run["provenance"].get("seconds_per_step")}
+
+
+def margin(plan, runs: list[dict], start: dict) -> SimpleNamespace:
+    """Per optimiser: each stored seed under the plan's rule (J0 = the starting model's success on
+    the evaluation set), notebook 08's last-5 rule at step 30 and at the end, the evaluation set in
+    the middle and at the end; V1 and the Wilson 90% upper ends of the collapse probability."""
+    a = plan.analysis
+    if a.get("j0") != "start_success":
+        raise ValueError(f"plan {plan.name}: J0 must be the starting model's success (j0: start_success)")
+    rates = planned_rates(a)
+    for c in plan.configs:
+        if c.learning_rate != rates[c.optim]:
+            raise ValueError(f"plan {plan.name}: {c.optim} rate {c.learning_rate:g} is not its "
+                             f"answer / margin {rates[c.optim]:g}")
+    J0, se, rule = float(start["success"]), float(start["se"]), a["collapse"]
+    rows = [_seed_row(r, J0, se, rule) for r in sorted(runs, key=lambda r: (r["config"]["optim"], r["config"]["seed"]))]
+    for row in rows:
+        row["stable_30"], row["stable_end"] = (bool(v) for v in
+                                              seed_stable([row["last5_30"], row["last5_end"]], J0, se))
+    per_opt = {}
+    for opt in rates:
+        mine = [row for row in rows if row["optim"] == opt]
+        k = sum(row["collapse_step"] is not None for row in mine)
+        per_opt[opt] = {"n": len(mine), "collapsed": k,
+                        "wilson_hi": float(wilson_interval(k, len(mine))[1]) if mine else float("nan")}
+    k_all = sum(p["collapsed"] for p in per_opt.values())
+    n_all = sum(p["n"] for p in per_opt.values())
+    return SimpleNamespace(plan=plan, rows=rows, J0=J0, se=se, rule=rule, rates=rates,
+                           margin=float(a["margin"]), horizon=max(c.max_steps for c in plan.configs),
+                           planned=len(plan.configs), per_opt=per_opt,
+                           pooled={"n": n_all, "collapsed": k_all,
+                                   "wilson_hi": float(wilson_interval(k_all, n_all)[1]) if n_all else float("nan")},
+                           v1=all(p["collapsed"] <= a["prediction"]["v1_max_collapsed"] for p in per_opt.values()),
+                           complete=len(rows) == len(plan.configs))
+
+
+def negative_control(mg: SimpleNamespace) -> list[dict]:
+    """The same rule and J0 on the stored 30-step sweeps (grpo, clipping off) at or above
+    ``CONTROL_FROM``: per run, its collapse step (the rule must find one) and notebook 08's verdict."""
+    out = []
+    for run in smollm2_runs():
+        cfg = run["config"]
+        lo = CONTROL_FROM.get(cfg["optim"])
+        if lo is None or setting_label(cfg) not in ("grpo, SGD", "grpo, AdamW") or cfg["learning_rate"] < lo:
+            continue
+        out.append({"optim": cfg["optim"], "lr": cfg["learning_rate"], "seed": cfg["seed"],
+                    "collapse_step": collapse_step(run_rewards(run), mg.J0, **mg.rule),
+                    "stable_30": bool(seed_stable([final_success(run)], mg.J0, mg.se)[0])})
+    return sorted(out, key=lambda r: (r["optim"], r["lr"], r["seed"]))
+
+
+def _step(t) -> str:
+    return "-" if t is None else str(t)
+
+
+def _opt(o: str) -> str:
+    return OPTIM_NAMES.get(o, o)
+
+
+def margin_table(mg: SimpleNamespace) -> str:
+    """One line per seed: rate, collapse step by the plan's rule, the lowest 20-step mean, notebook
+    08's last-5 verdict at step 30 and at the end, the evaluation set in the middle and at the end."""
+    head = (f"J0 = {mg.J0:.3f} ± {mg.se:.3f} (starting model, evaluation set); collapsed once the trailing "
+            f"{mg.rule['window']}-step mean < {mg.rule['level']:g} x J0 = {mg.rule['level'] * mg.J0:.3f}\n"
+            f"{'optimiser':>9} {'seed':>4} {'rate':>8} {'steps':>5} {'collapse':>8} {'min 20-mean':>11} "
+            f"{'last5@30':>9} {'last5@end':>9} {'eval mid':>8} {'eval end':>8} {'len@end':>7}")
+    lines = [head]
+    for r in mg.rows:
+        ev = lambda v: "-" if v is None else f"{v:.2f}"
+        lines.append(f"{_opt(r['optim']):>9} {r['seed']:>4} {r['lr']:>8.2g} {r['steps']:>5} "
+                     f"{_step(r['collapse_step']):>8} {r['min_window']:>11.2f} "
+                     f"{r['last5_30']:>5.2f} {'ok' if r['stable_30'] else 'low':>3} "
+                     f"{r['last5_end']:>5.2f} {'ok' if r['stable_end'] else 'low':>3} "
+                     f"{ev(r['eval_mid']):>8} {ev(r['eval_end']):>8} {r['len_end']:>7.1f}")
+    sps = [r["sps"] for r in mg.rows if r["sps"]]
+    if sps:
+        lines.append(f"{len(mg.rows)} of {mg.planned} runs stored; median {np.median(sps):.1f} s/step "
+                     "when computed (1 thread)")
+    return "\n".join(lines)
+
+
+def control_lines(control: list[dict]) -> str:
+    """The negative control, one line per optimiser."""
+    lines = []
+    for opt in CONTROL_FROM:
+        mine = [c for c in control if c["optim"] == opt]
+        k = sum(c["collapse_step"] is not None for c in mine)
+        lines.append(f"negative control, {_opt(opt)} sweeps at >= {CONTROL_FROM[opt]:g} (30 steps): the same "
+                     f"rule calls {k}/{len(mine)} runs collapsed (steps "
+                     + ", ".join(f"{c['lr']:g}/s{c['seed']}:{_step(c['collapse_step'])}" for c in mine)
+                     + f"); notebook 08's rule: {sum(not c['stable_30'] for c in mine)}/{len(mine)} low")
+    return "\n".join(lines)
+
+
+def margin_verdict(mg: SimpleNamespace, control: list[dict]) -> str:
+    """The sentence a reader takes away: what the margin bought over 60 steps, and its bound."""
+    parts = [f"{_opt(o)} at {mg.rates[o]:g}: {p['collapsed']}/{p['n']} seeds collapsed "
+             f"(collapse probability <= {p['wilson_hi']:.2f}, Wilson 90%)" for o, p in mg.per_opt.items()]
+    k_ctl = sum(c["collapse_step"] is not None for c in control)
+    text = (f"[measured] Range-test answer / {mg.margin:g} on SmolLM2 over {mg.horizon} steps: "
+            + "; ".join(parts) + f"; pooled {mg.pooled['collapsed']}/{mg.pooled['n']} "
+            f"(<= {mg.pooled['wilson_hi']:.2f}). Prediction V1 (0 collapsed per optimiser, fixed before "
+            f"the runs): {'holds' if mg.v1 else 'NOT REPRODUCED'}. The same rule calls {k_ctl}/{len(control)} "
+            f"of the stored 30-step runs at the margin-1 rates collapsed (the negative control).")
+    if not mg.complete:
+        text += f" Only {len(mg.rows)} of the {mg.planned} planned runs are stored: incomplete."
+    return text
