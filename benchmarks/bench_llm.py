@@ -58,7 +58,7 @@ def step_gflop(num_params: int, vocab: int, hidden: int, completions: int, promp
 def smollm2() -> None:
     from trl.trainer import utils as trl_utils
 
-    from rlvr_core.llm.runner import _load, resolve_model
+    from rlvr_core.llm.start_model import load_model, resolve_model
 
     threads = int(os.environ.get("RLVR_BENCH_THREADS", "2"))    # a 135M model uses both cores
     os.environ["RLVR_TORCH_THREADS"] = str(threads)
@@ -74,7 +74,7 @@ def smollm2() -> None:
     finally:
         trl_utils._use_triton = patched
     seconds = measure(cfg, label)
-    model, tok = _load(cfg, resolve_model(cfg))
+    model, tok = load_model(cfg, resolve_model(cfg))
     task = cfg.make_task(chat=True)
     a, b = task.problems(1)[0]
     prompt = tok.apply_chat_template([{"role": "user", "content": task.question(a, b)}],

@@ -124,3 +124,21 @@ def test_ramp_estimate_is_a_censored_lower_median():
     assert ramp_estimate([seed(0.03), seed(nan, stopped=False), seed(0.1)], 10.0) == 0.1
     assert ramp_estimate([seed(0.03), seed(0.1)], 10.0) == 0.03          # lower median
     assert math.isnan(ramp_estimate([seed(nan), seed(nan), seed(0.1)], 10.0))
+
+
+def test_the_summary_recommends_the_answer_over_the_plans_margin():
+    import yaml
+
+    from rlvr_core.infra.provenance import ROOT
+    from rlvr_core.llm.range_test import recommendation, summary
+
+    plan = yaml.safe_load((ROOT / "configs" / "plans" / "smollm2_margin.yaml").read_text())
+    m = plan["analysis"]["margin"]
+    ramp = {"min_lr": 1e-3, "max_lr": 10.0, "num_steps": 25, "largest_safe_lr": 0.0316,
+            "per_seed": [{"seed": 0, "start": 0.3, "stopped": True, "first_failing_lr": 0.05,
+                          "largest_safe_lr": 0.0316}]}
+    text = summary(ramp)
+    assert f"recommended learning rate: {0.0316 / m:.3g} (the answer / {m:g}" in text
+    assert f"for {plan['analysis']['horizon_tiny']} steps" in text
+    assert f"for {plan['common']['max_steps']} steps" in text
+    assert "none" in recommendation(float("nan"))

@@ -201,8 +201,31 @@ def exponential_range_test_cached(cfg, min_lr: float, max_lr: float, num_steps: 
                          refresh=refresh, allow_compute=compute, results_dir=results_dir)
 
 
+MARGIN_PLAN = "smollm2_margin"   # the plan that chose and validated the margin (notebook 10, section 6)
+
+
+def margin() -> dict:
+    """The margin to divide a range test's answer by, and the horizons it was chosen and validated
+    for, read from its pre-registered plan (the one place they are written)."""
+    from .plans import load_plan, plan_path
+
+    plan = load_plan(plan_path(MARGIN_PLAN))
+    return {"margin": float(plan.analysis["margin"]), "chosen_steps": int(plan.analysis["horizon_tiny"]),
+            "validated_steps": max(c.max_steps for c in plan.configs)}
+
+
+def recommendation(answer: float) -> str:
+    """The line that turns an answer into a learning rate: answer / margin, with its horizons."""
+    m = margin()
+    if not math.isfinite(answer):
+        return "recommended learning rate: none (no rate passed; start the test lower)"
+    return (f"recommended learning rate: {answer / m['margin']:.3g} (the answer / {m['margin']:g}; margin "
+            f"chosen on the tiny model for {m['chosen_steps']} steps, validated on SmolLM2 with SGD and "
+            f"AdamW for {m['validated_steps']} steps: notebook 10, section 6; longer runs are not covered)")
+
+
 def summary(out: dict) -> str:
-    """The table a person reads after either range test."""
+    """The table a person reads after either range test, and the recommended learning rate."""
     if "per_seed" in out:
         lines = [f"exponential ramp {out['min_lr']:.3g} -> {out['max_lr']:.3g} over {out['num_steps']} steps"]
         for r in out["per_seed"]:
@@ -212,6 +235,7 @@ def summary(out: dict) -> str:
                             f"dropped after the first update (lr {r['first_failing_lr']:.3g})" if r["stopped"]
                             else "never dropped"))
         lines.append(f"largest safe learning rate (median over seeds): {out['largest_safe_lr']:.4g}")
+        lines.append(recommendation(out["largest_safe_lr"]))
         return "\n".join(lines)
     lines = [f"start success {out['start']:.3f} ± {out['start_se']:.3f} (pass: >= {out['threshold']:.3f} "
              f"after {out['steps']} steps)"]
@@ -220,6 +244,7 @@ def summary(out: dict) -> str:
                      f"{'pass' if r['passed'] else 'FAIL'}")
     lines.append(f"largest passing learning rate: {out['largest_passing_lr']:.4g} "
                  f"(first failure: {out['first_failing_lr']:.4g})")
+    lines.append(recommendation(out["largest_passing_lr"]))
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from rlvr_core.llm.config import setting_label
@@ -49,7 +50,7 @@ def _seed_row(run: dict, J0: float, se: float, rule: dict) -> dict:
     cfg, r = run["config"], run_rewards(run)
     short = {**run, "metrics": run["metrics"][:30]}
     mid, end = _eval_at(run, cfg["max_steps"] // 2), _eval_at(run, cfg["max_steps"])
-    return {"optim": cfg["optim"], "seed": cfg["seed"], "lr": cfg["learning_rate"],
+    return {"optim": cfg["optim"], "seed": cfg["seed"], "lr": cfg["learning_rate"], "rewards": r,
             "steps": len(r), "collapse_step": collapse_step(r, J0, **rule),
             "min_window": float(np.nanmin(np.convolve(r, np.ones(rule["window"]) / rule["window"], "valid"))),
             "last5_30": final_success(short), "last5_end": final_success(run),
@@ -84,7 +85,7 @@ def margin(plan, runs: list[dict], start: dict) -> SimpleNamespace:
                         "wilson_hi": float(wilson_interval(k, len(mine))[1]) if mine else float("nan")}
     k_all = sum(p["collapsed"] for p in per_opt.values())
     n_all = sum(p["n"] for p in per_opt.values())
-    return SimpleNamespace(plan=plan, rows=rows, J0=J0, se=se, rule=rule, rates=rates,
+    return SimpleNamespace(plan=plan, runs=runs, rows=rows, J0=J0, se=se, rule=rule, rates=rates,
                            margin=float(a["margin"]), horizon=max(c.max_steps for c in plan.configs),
                            planned=len(plan.configs), per_opt=per_opt,
                            pooled={"n": n_all, "collapsed": k_all,
@@ -103,6 +104,7 @@ def negative_control(mg: SimpleNamespace) -> list[dict]:
         if lo is None or setting_label(cfg) not in ("grpo, SGD", "grpo, AdamW") or cfg["learning_rate"] < lo:
             continue
         out.append({"optim": cfg["optim"], "lr": cfg["learning_rate"], "seed": cfg["seed"],
+                    "rewards": run_rewards(run),
                     "collapse_step": collapse_step(run_rewards(run), mg.J0, **mg.rule),
                     "stable_30": bool(seed_stable([final_success(run)], mg.J0, mg.se)[0])})
     return sorted(out, key=lambda r: (r["optim"], r["lr"], r["seed"]))
@@ -164,3 +166,28 @@ def margin_verdict(mg: SimpleNamespace, control: list[dict]) -> str:
     if not mg.complete:
         text += f" Only {len(mg.rows)} of the {mg.planned} planned runs are stored: incomplete."
     return text
+
+
+def _trailing(r: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.arange(window, len(r) + 1), np.convolve(r, np.ones(window) / window, "valid")
+
+
+def plot_margin(mg: SimpleNamespace, control: list[dict]):
+    """Per optimiser: the trailing-window mean batch success of each margin run (60 steps) and of
+    the stored 30-step runs at the margin-1 rates (grey), against J0 and the collapse level."""
+    w = mg.rule["window"]
+    fig, axes = plt.subplots(1, len(mg.rates), figsize=(9, 4.4), sharey=True, squeeze=False)
+    for ax, opt in zip(axes[0], mg.rates):
+        for i, c in enumerate(c for c in control if c["optim"] == opt):
+            ax.plot(*_trailing(c["rewards"], w), color="0.6", lw=1, ls="--",
+                    label=f"stored 30-step runs at >= {CONTROL_FROM[opt]:g}" if i == 0 else None)
+        for row in (r for r in mg.rows if r["optim"] == opt):
+            ax.plot(*_trailing(row["rewards"], w), lw=1.8, label=f"seed {row['seed']}, η = {row['lr']:g}")
+        ax.axhspan(mg.J0 - 2 * mg.se, mg.J0 + 2 * mg.se, color="C0", alpha=0.12, label=r"$J_0 \pm 2$ s.e.")
+        ax.axhline(mg.rule["level"] * mg.J0, color="C3", lw=1, label=f"collapse: {mg.rule['level']:g}·$J_0$")
+        ax.set(title=f"{_opt(opt)}: range-test answer / {mg.margin:g}", xlabel="step",
+               xlim=(0, mg.horizon + 1), ylim=(-0.02, 1.02))
+        ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    axes[0][0].set_ylabel(f"batch success,\ntrailing {w}-step mean")
+    fig.tight_layout()
+    return fig
