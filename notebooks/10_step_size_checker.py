@@ -31,7 +31,6 @@ from rlvr_core.stepsize.checker import check_step_size
 from rlvr_core.notebook.expect import expect
 from rlvr_core.notebook.figures import set_style
 from rlvr_core.notebook.nbutils import versions
-from rlvr_core.studies import range_margin as study_margin
 from rlvr_core.studies import step_size_checker as study
 set_style()
 
@@ -324,54 +323,6 @@ if ad is not None:
 if sm["search"] is not None:
     assert expect("SmolLM2: largest stable sweep rate < first rate whose first step lowers J",
            bool(sm["s_stable"] < sm["p_drop"]), why="the same necessary condition as for the tiny model")
-
-# %% [markdown]
-# ## 6. The margin: how far below the range test's answer to train
-#
-# The range test is not conservative (sections 4 and 5), and a sweep threshold only speaks about
-# the 30 steps it ran: notebook 07's horizon runs show a tiny model at 0.3× its 30-step threshold
-# collapsing later. So the tool's recommendation is the answer divided by a margin, and the
-# margin needs a measurement of its own.
-#
-# **The plan, fixed before its runs** (`configs/plans/smollm2_margin.yaml`; trained with
-# `scripts/run_plan.py configs/plans/smollm2_margin.yaml`). **[measured]** On the tiny model the
-# exponential range test answered 1.11–1.78× the 30-step threshold, and 0.1× that threshold held
-# for 600 steps in 10 of 10 seeds; so the margin is 10 × 1.78, rounded up: **20**. On SmolLM2 the
-# plan trains 3 seeds per optimiser for 60 steps (twice the sweeps' horizon) at the stored answer
-# divided by 20: SGD 0.0016, AdamW 9.8e-6. A run is collapsed once its trailing 20-step mean batch
-# success falls below half of $J_0$, the starting model's success on the evaluation set.
-# **Prediction V1:** no seed of either optimiser collapses.
-
-# %%
-mg_plan = study_margin.margin_plan()
-mg = study_margin.margin(mg_plan, study_margin.margin_runs(mg_plan), sm["start"])
-mg_control = study_margin.negative_control(mg)
-print(study_margin.margin_verdict(mg, mg_control))
-
-# %%
-study.show(study_margin.plot_margin(mg, mg_control), "range_test_margin_smollm2",
-           params={"plan": mg_plan.name, "margin": mg.margin, "runs": sorted(r["key"] for r in mg.runs)},
-           caption="SmolLM2 at the range test's answer / 20 over 60 steps, against the stored 30-step runs at the answer.")
-
-# %% [markdown]
-# **So.** MARGIN_SO
-#
-# ### Checks and limits
-
-# %% tags=["hide-cell"]
-print(study_margin.margin_table(mg))
-print(study_margin.control_lines(mg_control))
-
-# %% tags=["hide-cell"]
-# NBVAL_CHECK_OUTPUT
-assert expect("margin plan: every planned run is stored", len(mg.rows), reference=mg.planned, tol=0,
-              why="the plan is complete before it is read")
-assert expect("V1: seeds collapsed per optimiser at answer / 20, by step 60",
-              [p["collapsed"] for p in mg.per_opt.values()], at_most=0,
-              why="pre-registered in configs/plans/smollm2_margin.yaml before the runs")
-assert expect("negative control: the same rule calls the stored 30-step runs at the answer collapsed",
-              sum(c["collapse_step"] is not None for c in mg_control) / len(mg_control), at_least=0.5,
-              why="the rule must be able to fail: at margin 1 most of these runs collapsed (notebook 08)")
 
 # %% [markdown]
 # ## What the checker cannot do (yet)
