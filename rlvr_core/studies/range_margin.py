@@ -20,8 +20,8 @@ from rlvr_core.stats.fit import wilson_interval
 
 MARGIN_PLAN = "smollm2_margin"
 OPTIM_NAMES = {"sgd": "SGD", "adamw_torch": "AdamW"}
-# The negative control's rates, named in the plan: the sweeps' runs at the nearest rates above each
-# range-test answer (the margin 1), whose 30-step runs collapsed.
+# The negative control's rates, named in the plan: the sweeps' runs from about each range-test
+# answer upward (margin about 1: SGD 0.03 = 0.95x its answer 0.0316, AdamW 1e-4 = 0.51x 1.957e-4).
 CONTROL_FROM = {"sgd": 0.03, "adamw_torch": 1e-4}
 
 
@@ -162,7 +162,7 @@ def margin_verdict(mg: SimpleNamespace, control: list[dict]) -> str:
             + "; ".join(parts) + f"; pooled {mg.pooled['collapsed']}/{mg.pooled['n']} "
             f"(<= {mg.pooled['wilson_hi']:.2f}). Prediction V1 (0 collapsed per optimiser, fixed before "
             f"the runs): {'holds' if mg.v1 else 'NOT REPRODUCED'}. The same rule calls {k_ctl}/{len(control)} "
-            f"of the stored 30-step runs at the margin-1 rates collapsed (the negative control).")
+            f"of the stored 30-step runs from about the answer upward collapsed (the negative control).")
     if not mg.complete:
         text += f" Only {len(mg.rows)} of the {mg.planned} planned runs are stored: incomplete."
     return text
