@@ -15,7 +15,7 @@ from rlvr_core.llm.config import setting_label
 from rlvr_core.llm.horizon import collapse_step, run_rewards
 from rlvr_core.llm.plans import load_plan, plan_path
 from rlvr_core.llm.store import read_or_compute, result_path
-from rlvr_core.llm.sweeps import SE_MULT, final_success, seed_stable, smollm2_runs
+from rlvr_core.llm.sweeps import final_success, seed_stable, smollm2_runs
 from rlvr_core.stats.fit import wilson_interval
 
 MARGIN_PLAN = "smollm2_margin"
@@ -114,6 +114,10 @@ def _step(t) -> str:
     return "-" if t is None else str(t)
 
 
+def _rate(v) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
 def _opt(o: str) -> str:
     return OPTIM_NAMES.get(o, o)
 
@@ -127,12 +131,11 @@ def margin_table(mg: SimpleNamespace) -> str:
             f"{'last5@30':>9} {'last5@end':>9} {'eval mid':>8} {'eval end':>8} {'len@end':>7}")
     lines = [head]
     for r in mg.rows:
-        ev = lambda v: "-" if v is None else f"{v:.2f}"
         lines.append(f"{_opt(r['optim']):>9} {r['seed']:>4} {r['lr']:>8.2g} {r['steps']:>5} "
                      f"{_step(r['collapse_step']):>8} {r['min_window']:>11.2f} "
                      f"{r['last5_30']:>5.2f} {'ok' if r['stable_30'] else 'low':>3} "
                      f"{r['last5_end']:>5.2f} {'ok' if r['stable_end'] else 'low':>3} "
-                     f"{ev(r['eval_mid']):>8} {ev(r['eval_end']):>8} {r['len_end']:>7.1f}")
+                     f"{_rate(r['eval_mid']):>8} {_rate(r['eval_end']):>8} {r['len_end']:>7.1f}")
     sps = [r["sps"] for r in mg.rows if r["sps"]]
     if sps:
         lines.append(f"{len(mg.rows)} of {mg.planned} runs stored; median {np.median(sps):.1f} s/step "
