@@ -14,10 +14,9 @@
 # train at its answer divided by 20, the margin section 6 chose on the tiny model and checked on
 # SmolLM2 over 60 steps.
 #
-# **Run time (default profile, 2-core laptop): about 30 s with the stored line searches of
-# `results/llm/line_search/`; about 3 min for the tiny model when they are recomputed (SmolLM2:
-# about 5 min more, `PROFILE=full`; section 6's six 60-step runs are read from `results/llm/smollm2/`,
-# about an hour on two cores to retrain).** Labels: **[paper]**, **[derived]**, **[measured]**, as
+# **Run time: about 30 s** (default profile, 2-core laptop) from the stored results in
+# `results/llm/`; recomputed (`PROFILE=full`): about 3 min for the tiny model and 5 min more for
+# SmolLM2; retraining section 6's six 60-step runs takes about an hour on two cores. Labels: **[paper]**, **[derived]**, **[measured]**, as
 # defined in notebook 00.
 
 # %% tags=["hide-input"]

@@ -161,13 +161,17 @@ def claims_page() -> str:
              "each claim of the paper {cite:p}`suk2025rlvr`, in the companion's words, with the "
              "notebook that derives and measures it, its figures (see the [gallery](gallery.md)) "
              "and whether the notebook reproduced it.", "",
-             "| id | claim | notebook | figures | status |", "|---|---|---|---|---|"]
+             # three columns of fixed widths, the verdict second and widest: at laptop width a
+             # five-column table pushed the verdicts off the first screen
+             "```{list-table}", ":header-rows: 1", ":widths: 22 50 28", ":class: claim-map", "",
+             "* - claim", "  - verdict: what the notebook measured", "  - notebook and figures"]
     for c in claims:
         figs = ", ".join(f"{{ref}}`{f} <fig-{f}>`" if f in in_gallery else f"`{f}` (not built yet)"
-                         for f in c.figures) or "—"
+                         for f in c.figures) or "none"
         nbs = ", ".join(f"{{doc}}`{nb}`" for nb in c.notebooks)
-        lines.append(f"| {c.id} | {_cell(c.title)} | {nbs} | {figs} | "
-                     f"**{c.status}**: {_cell(c.status_note)} |")
+        lines += [f"* - **{c.id}** {_cell(c.title)}", f"  - **{c.status}**: {_cell(c.status_note)}",
+                  f"  - {nbs}; figures: {figs}"]
+    lines += ["```"]
     lines += ["", "## Theorems, propositions and definitions", "",
               "Every statement that a notebook labels **[paper]** (the paper's claim, in our words) or "
               "**[derived]** (proved in the companion), with a link to it.", ""]
