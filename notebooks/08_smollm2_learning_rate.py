@@ -20,6 +20,10 @@
 # over learning rates with three seeds each and read by the same rule, fixed before the runs. A
 # practitioner sees what a GRPO learning-rate sweep of a pretrained model looks like on each side of
 # the threshold, how wide the bracket is with a few seeds, and what AdamW and `dr_grpo` change.
+#
+# **In short [measured]:** it does: with grpo and SGD the success rate rises below a threshold
+# between 0.017 and 0.03 and collapses above it.
+#
 # **Run time (default profile, 2-core laptop): a few seconds, re-plotting the committed runs
 # (`results/llm/smollm2`); `RECOMPUTE=True` reruns them, at tens of minutes per run (the measured
 # seconds per step are printed in §2's checks).**
