@@ -21,6 +21,11 @@
 # will see the threshold as a cliff in a learning-rate sweep, watch `loss_type` move it the way the
 # algebra says, and learn why AdamW with clipping hides it. The same questions on a pretrained
 # model are notebooks 08 (SmolLM2's threshold) and 09 (its length normalisation).
+#
+# **In short [measured]:** with plain SGD the success rate rises up to η = 0.0548 and collapses from
+# η = 0.144 (threshold 0.089); at L = 2 `dr_grpo`'s threshold is ×6.9 grpo's, and a 30-step threshold does
+# not hold for 600 steps: at 0.3× of it 2/10 seeds collapsed by step 600.
+#
 # **Run time (default profile, 2-core laptop): about 15 s, re-plotting the committed runs
 # (`results/llm/tiny`); `RECOMPUTE=True` retrains them (run count × seconds per step, printed in
 # §1's checks).**
