@@ -12,7 +12,9 @@ from unittest import mock
 import torch
 
 import rlvr_core.llm  # noqa: F401
-from rlvr_core.llm.runner import RESULTS_DIR, RunConfig, run_grpo
+from rlvr_core.llm.config import RunConfig
+from rlvr_core.llm.runner import run_grpo
+from rlvr_core.llm.store import RESULTS_DIR
 from rlvr_core.llm.precision import cpu_bf16_support
 from rlvr_core.llm.smollm2 import is_available
 
