@@ -14,18 +14,23 @@ from rlvr_core.infra.arguments import check_int, check_probability
 from rlvr_core.stats.fit import wilson_interval
 
 
+def trailing_mean(rewards, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """(step t, mean reward over steps t-window+1 .. t) for every t >= ``window`` (1-based)."""
+    r = np.asarray(rewards, dtype=float)
+    if len(r) < window:   # np.convolve's "valid" would swap the two arrays
+        return np.arange(0), np.zeros(0)
+    return np.arange(window, len(r) + 1), np.convolve(r, np.ones(window) / window, mode="valid")
+
+
 def collapse_step(rewards, J0: float, *, window: int = 20, level: float = 0.5) -> int | None:
     """The 1-based step at which the rule first calls the run collapsed (None: never). A missing
     reward (NaN) makes its windows undecided, never collapsed."""
     check_int("window", window, minimum=1)
     check_probability("level", level)
     check_probability("J0", J0)
-    r = np.asarray(rewards, dtype=float)
-    if len(r) < window:
-        return None
-    trailing = np.convolve(r, np.ones(window) / window, mode="valid")  # index i ends at step i+window
+    steps, trailing = trailing_mean(rewards, window)
     hit = np.flatnonzero(trailing < level * J0)   # NaN compares False
-    return int(hit[0]) + window if hit.size else None
+    return int(steps[hit[0]]) if hit.size else None
 
 
 def run_rewards(result: dict) -> np.ndarray:

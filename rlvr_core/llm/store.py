@@ -38,6 +38,12 @@ def result_path(cfg: RunConfig, results_dir=None) -> Path:
     return Path(results_dir or RESULTS_DIR) / cfg.model / f"{cfg.key()}.json"
 
 
+def stored_runs(configs, results_dir=None) -> list[dict]:
+    """The runs of ``configs`` that are stored, in order (a plan still running: the part so far)."""
+    runs = (read_or_compute(result_path(c, results_dir), None, allow_compute=False) for c in configs)
+    return [r for r in runs if r is not None]
+
+
 def stored_result(kind: str, cfg: RunConfig, request: dict, compute, *, refresh: bool = False,
                   allow_compute: bool = True, results_dir=None) -> dict | None:
     """A derived language-model result (line search, range test) stored with its provenance in

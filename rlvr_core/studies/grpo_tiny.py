@@ -521,12 +521,11 @@ def horizon_plan(warm_start_seed: int = 0):
 def horizon_runs(plan, recompute: bool = False) -> list[dict]:
     """The plan's runs that are stored (a plan still running: the part stored so far), read through
     the store; ``recompute=True`` trains every one of them again."""
-    from ..llm.store import read_or_compute, result_path
+    from ..llm.store import stored_runs
 
     if recompute:
         return run_all(plan.configs, refresh=True, progress=False)
-    runs = (read_or_compute(result_path(c), None, allow_compute=False) for c in plan.configs)
-    return [r for r in runs if r is not None]
+    return stored_runs(plan.configs)
 
 
 def _mult_label(m: float) -> str:

@@ -12,13 +12,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rlvr_core.llm.config import setting_label
-from rlvr_core.llm.horizon import collapse_step, run_rewards
+from rlvr_core.llm.horizon import collapse_step, run_rewards, trailing_mean
 from rlvr_core.llm.plans import load_plan, plan_path
-from rlvr_core.llm.store import read_or_compute, result_path
+from rlvr_core.llm.range_test import MARGIN_PLAN
+from rlvr_core.llm.store import stored_runs
 from rlvr_core.llm.sweeps import final_success, seed_stable, smollm2_runs
 from rlvr_core.stats.fit import wilson_interval
 
-MARGIN_PLAN = "smollm2_margin"
 OPTIM_NAMES = {"sgd": "SGD", "adamw_torch": "AdamW"}
 # The negative control's rates, named in the plan: the sweeps' runs from about each range-test
 # answer upward (margin about 1: SGD 0.03 = 0.95x its answer 0.0316, AdamW 1e-4 = 0.51x 1.957e-4).
@@ -32,8 +32,7 @@ def margin_plan():
 
 def margin_runs(plan) -> list[dict]:
     """The plan's runs that are stored (an interrupted plan: the part stored so far)."""
-    runs = (read_or_compute(result_path(c), None, allow_compute=False) for c in plan.configs)
-    return [r for r in runs if r is not None]
+    return stored_runs(plan.configs)
 
 
 def planned_rates(analysis: dict) -> dict[str, float]:
@@ -52,7 +51,7 @@ def _seed_row(run: dict, J0: float, se: float, rule: dict) -> dict:
     mid, end = _eval_at(run, cfg["max_steps"] // 2), _eval_at(run, cfg["max_steps"])
     return {"optim": cfg["optim"], "seed": cfg["seed"], "lr": cfg["learning_rate"], "rewards": r,
             "steps": len(r), "collapse_step": collapse_step(r, J0, **rule),
-            "min_window": float(np.nanmin(np.convolve(r, np.ones(rule["window"]) / rule["window"], "valid"))),
+            "min_window": float(np.nanmin(trailing_mean(r, rule["window"])[1])),
             "last5_30": final_success(short), "last5_end": final_success(run),
             "eval_mid": None if mid is None else mid["success"],
             "eval_end": None if end is None else end["success"],
@@ -171,10 +170,6 @@ def margin_verdict(mg: SimpleNamespace, control: list[dict]) -> str:
     return text
 
 
-def _trailing(r: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.arange(window, len(r) + 1), np.convolve(r, np.ones(window) / window, "valid")
-
-
 def plot_margin(mg: SimpleNamespace, control: list[dict]):
     """Per optimiser: the trailing-window mean batch success of each margin run (60 steps) and of
     the stored 30-step runs at the margin-1 rates (grey), against J0 and the collapse level."""
@@ -182,10 +177,10 @@ def plot_margin(mg: SimpleNamespace, control: list[dict]):
     fig, axes = plt.subplots(1, len(mg.rates), figsize=(9, 4.4), sharey=True, squeeze=False)
     for ax, opt in zip(axes[0], mg.rates):
         for i, c in enumerate(c for c in control if c["optim"] == opt):
-            ax.plot(*_trailing(c["rewards"], w), color="0.6", lw=1, ls="--",
+            ax.plot(*trailing_mean(c["rewards"], w), color="0.6", lw=1, ls="--",
                     label=f"stored 30-step runs at >= {CONTROL_FROM[opt]:g}" if i == 0 else None)
         for row in (r for r in mg.rows if r["optim"] == opt):
-            ax.plot(*_trailing(row["rewards"], w), lw=1.8, label=f"seed {row['seed']}, η = {row['lr']:g}")
+            ax.plot(*trailing_mean(row["rewards"], w), lw=1.8, label=f"seed {row['seed']}, η = {row['lr']:g}")
         ax.axhspan(mg.J0 - 2 * mg.se, mg.J0 + 2 * mg.se, color="C0", alpha=0.12, label=r"$J_0 \pm 2$ s.e.")
         ax.axhline(mg.rule["level"] * mg.J0, color="C3", lw=1, label=f"collapse: {mg.rule['level']:g}·$J_0$")
         ax.set(title=f"{_opt(opt)}: range-test answer / {mg.margin:g}", xlabel="step",
