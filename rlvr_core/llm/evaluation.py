@@ -154,7 +154,7 @@ START_FIELDS = ("model", "task", "digits", "scratch_len", "num_problems", "warm_
 
 def starting_success(cfg, *, num_problems: int = 64, samples: int = 4, seed: int = 0,
                      max_completion_length: int | None = None, refresh: bool = False,
-                     compute: bool = True) -> dict | None:
+                     compute: bool = True, results_dir=None) -> dict | None:
     """J0 of a run's starting model on the fixed evaluation set (no training): success and its
     standard error over ``num_problems`` x ``samples`` completions at the run's
     ``max_completion_length`` (or the one given: how long the replies want to be) and
@@ -174,7 +174,7 @@ def starting_success(cfg, *, num_problems: int = 64, samples: int = 4, seed: int
     start = {k: v for k, v in cfg.stable_dict().items() if k in START_FIELDS}
     request = {"start": start, "num_problems": num_problems, "samples": samples, "seed": seed}
     return stored_result("start_success", cfg, request, measure, refresh=refresh,
-                         allow_compute=compute)
+                         allow_compute=compute, results_dir=results_dir)
 
 
 def evaluation_rows(results: list[dict], last: int = 5) -> list[dict]:

@@ -1,7 +1,7 @@
 """A GRPO learning-rate range test: short runs of ``k`` optimizer steps from the same start (same
 model, same seed, hence the same first batch) on a geometric grid of learning rates; a rate
-passes when the batch success after ``k`` steps is not below the start's success minus its
-standard error, and the answer is the end of the first passing block of the grid
+passes when the batch success after ``k`` steps is not below the reference J0 minus one standard
+error, and the answer is the end of the first passing block of the grid
 (:func:`rlvr_core.stats.thresholds.first_failure`: a pass after a failure does not count).
 
     python -m rlvr_core.llm.range_test --config configs/tiny.yaml --lrs 0.01:100:7 --steps 4
@@ -9,17 +9,21 @@ standard error, and the answer is the end of the first passing block of the grid
 
 ``--lrs`` is a comma list or ``low:high:count`` (geometric). "Success after k steps" is the mean
 verifier reward of the batch sampled from θ_k (the run goes k+1 steps; the (k+1)-th update is not
-looked at). The start is the batch sampled from θ_0 (identical across rates), with standard error
-sqrt(p(1-p)/n) over its n completions. With several ``--seeds`` both are averaged over seeds and
-the standard error pooled. A short test: a too-small rate passes (it barely moves), so this reads
-the collapse side, not the best rate.
+looked at). The reference J0 is the starting model's success on the fixed evaluation set
+(:func:`reference_success`: ``REFERENCE`` problems x completions, stored), not one training
+batch: a 16-completion batch has a standard error of about 0.11 at J0 = 0.25, so a lucky first
+batch made a seed "drop" after an update too small to matter. The tolerance is the standard error
+of the compared quantity if nothing changed, sqrt(J0 (1 - J0) / n) for a batch of n completions
+(averaged over the ``--seeds``: divided by sqrt(seeds)). A short test: a too-small rate passes (it
+barely moves), so this reads the collapse side, not the best rate.
 
 The same question inside one run: :class:`ExponentialRangeTest`, a ``TrainerCallback`` that raises
 the learning rate geometrically at every optimizer step and stops the run once the batch success
-has stayed below the start's for ``patience`` steps (add ``--exponential`` to the CLI; in your own
-script pass it to ``GRPOTrainer(callbacks=[...])``). It costs one short run per seed instead of a grid
-(the answer is the median over seeds), and reads a different thing: every rate acts for one step on a model already moved by the smaller
-ones. Notebook 10 compares both with the measured sweeps.
+has stayed below J0 for ``patience`` steps (add ``--exponential`` to the CLI; in your own script
+pass it to ``GRPOTrainer(callbacks=[...])`` with ``reference=`` your model's J0). It costs one
+short run per seed instead of a grid (the answer is the median over seeds), and reads a different
+thing: every rate acts for one step on a model already moved by the smaller ones. Notebook 10
+compares both with the measured sweeps.
 
     python -m rlvr_core.llm.range_test --config configs/tiny.yaml --lrs 0.001:10:25 --exponential
 """
@@ -59,10 +63,52 @@ def parse_lrs(text: str) -> list[float]:
     return lrs
 
 
-def range_test(cfg, lrs, steps: int, seeds=(0,), run=None) -> dict:
-    """Run the grid and read it. ``run`` (default :func:`run_grpo`) maps a RunConfig to a result."""
+# J0 is measured on about 256 replies of the starting model (s.e. <= 0.031), sampled at the run's
+# temperature and completion cap: 64 problems x 4 for chat_sum, the task's own problems x
+# ceil(256 / problems) for scratchpad_sum (the tiny model's evaluation set is its 16 problems).
+REFERENCE_REPLIES, REFERENCE_PROBLEMS = 256, 64
+
+
+def reference_request(cfg) -> dict:
+    """The evaluation set J0 is read on, as :func:`rlvr_core.llm.evaluation.starting_success`'s
+    arguments."""
+    if cfg.task == "math":
+        raise ValueError("the range test's reference J0 for task 'math' is your model's pass@1 on "
+                         "held-out problems: measure it and pass --reference J0:N (N replies)")
+    prompts = cfg.num_problems if cfg.task == "scratchpad_sum" else REFERENCE_PROBLEMS
+    return {"num_problems": REFERENCE_PROBLEMS, "samples": math.ceil(REFERENCE_REPLIES / prompts), "seed": 0}
+
+
+def reference_success(cfg, *, compute: bool = True, results_dir=None) -> dict:
+    """J0 of ``cfg``'s starting model on the fixed evaluation set, with its standard error and
+    count (:func:`rlvr_core.llm.evaluation.starting_success`, stored and reused)."""
+    from .evaluation import starting_success
+
+    ref = starting_success(cfg, compute=compute, results_dir=results_dir, **reference_request(cfg))
+    if ref is None:
+        raise RuntimeError(f"no stored evaluation-set J0 for {cfg.model}; run with compute=True")
+    return {"source": "evaluation set", "success": float(ref["success"]), "se": float(ref["se"]),
+            "n": int(ref["n"])}
+
+
+def given_reference(text: str) -> dict:
+    """``--reference J0:N``: a J0 the user measured on N replies of their own evaluation set."""
+    try:
+        j0, n = text.split(":")
+        j0, n = float(j0), int(n)
+    except ValueError:
+        raise ValueError(f"--reference {text!r} is invalid: expected J0:N, e.g. 0.31:500") from None
+    if not 0 < j0 < 1 or n < 1:
+        raise ValueError(f"--reference {text!r} is invalid: expected 0 < J0 < 1 and N >= 1 replies")
+    return {"source": "user's evaluation set", "success": j0, "se": math.sqrt(j0 * (1 - j0) / n), "n": n}
+
+
+def range_test(cfg, lrs, steps: int, seeds=(0,), run=None, reference: dict | None = None) -> dict:
+    """Run the grid and read it against ``reference`` (default :func:`reference_success`).
+    ``run`` (default :func:`run_grpo`) maps a RunConfig to a result."""
     run = run or (lambda c: run_grpo(c, progress=False))
-    rows, starts, ns = [], [], []
+    ref = reference or reference_success(cfg)
+    rows, ns = [], []
     for lr in lrs:
         after, first = [], []
         for s in seeds:
@@ -74,17 +120,16 @@ def range_test(cfg, lrs, steps: int, seeds=(0,), run=None) -> dict:
             after.append(float(m[steps]["reward"]))
             first.append(float(m[0]["reward"]))
             if lr == lrs[0]:
-                starts.append(float(m[0]["reward"]))
                 ns.append(c.per_device_train_batch_size * res["provenance"].get("num_processes", 1))
         rows.append({"learning_rate": float(lr), "success_after": float(np.mean(after)),
-                     "per_seed": after, "start": float(np.mean(first))})
-    start = float(np.mean(starts))
-    se = math.sqrt(sum(p * (1 - p) / n for p, n in zip(starts, ns))) / len(starts)
+                     "per_seed": after, "first_batch": float(np.mean(first))})
+    start = ref["success"]
+    se = math.sqrt(sum(start * (1 - start) / n for n in ns)) / len(ns)   # s.e. of the seeds' mean batch
     passed = [r["success_after"] >= start - se for r in rows]
     for r, p in zip(rows, passed):
         r["passed"] = bool(p)
     bracket = first_failure(passed, lrs)
-    return {"steps": steps, "seeds": list(seeds), "start": start, "start_se": se,
+    return {"steps": steps, "seeds": list(seeds), "reference": ref, "start": start, "start_se": se,
             "threshold": start - se, "rows": rows,
             "largest_passing_lr": bracket.last_pass, "first_failing_lr": bracket.first_fail}
 
@@ -104,19 +149,25 @@ class ExponentialRangeTest(TrainerCallback):
 
     Before optimizer step t the rate is set to ``lrs[t]``, a geometric ramp from ``min_lr`` to
     ``max_lr`` over ``num_steps`` steps. The batch logged at step t was sampled from the model
-    after the steps with ``lrs[0..t-1]``. The start is the first batch's success p0 (before any
-    update), with standard error ``se = sqrt(p0 (1 - p0) / batch_size)``. A batch *drops* when its
-    success is below ``p0 - drop_se * se``; after ``patience`` drops in a row the run stops. The
+    after the steps with ``lrs[0..t-1]``. ``reference`` is J0, the starting model's success on an
+    evaluation set (:func:`reference_success`), not the first batch; a batch of ``batch_size``
+    completions has standard error ``se = sqrt(J0 (1 - J0) / batch_size)`` if nothing changed. A
+    batch *drops* when its success is below ``J0 - drop_se * se``; after ``patience`` drops in a
+    row the run stops. The
     rate of the update just before the first drop of that streak is ``first_failing_lr``; the one
     before it, ``largest_safe_lr`` (NaN when the first update already dropped; both NaN when
     nothing dropped up to ``max_lr``). ``report()`` returns them with the per-step history."""
 
     def __init__(self, min_lr: float, max_lr: float, num_steps: int, batch_size: int, *,
-                 drop_se: float = 2.0, patience: int = 2):
+                 reference: float, drop_se: float = 2.0, patience: int = 2):
         if not 0 < min_lr < max_lr:
             raise ValueError(f"min_lr={min_lr!r}, max_lr={max_lr!r} are invalid: expected 0 < min_lr < max_lr")
         if num_steps < 2 or batch_size < 1 or patience < 1 or drop_se <= 0:
             raise ValueError("num_steps >= 2, batch_size >= 1, patience >= 1 and drop_se > 0 are required")
+        if not 0 < reference < 1:
+            raise ValueError(f"reference={reference!r} is invalid: expected J0 in (0, 1) (at J0 = 0 or 1 "
+                             "GRPO's advantages vanish and there is nothing to test)")
+        self.reference = float(reference)
         self.lrs = [float(x) for x in np.geomspace(min_lr, max_lr, num_steps)]
         self.batch_size, self.drop_se, self.patience = batch_size, drop_se, patience
         self.rewards: list[float] = []
@@ -135,8 +186,8 @@ class ExponentialRangeTest(TrainerCallback):
             control.should_training_stop = True
 
     def _drops(self) -> list[bool]:
-        p0 = self.rewards[0]
-        se = math.sqrt(max(p0 * (1 - p0), 1e-12) / self.batch_size)
+        p0 = self.reference
+        se = math.sqrt(p0 * (1 - p0) / self.batch_size)
         return [r < p0 - self.drop_se * se for r in self.rewards]
 
     def report(self) -> dict:
@@ -144,7 +195,7 @@ class ExponentialRangeTest(TrainerCallback):
         first = next((t for t in range(len(drops) - self.patience + 1)
                       if all(drops[t:t + self.patience])), None)
         out = {"lrs": self.lrs[:max(0, len(self.rewards) - 1)], "rewards": self.rewards,
-               "start": self.rewards[0] if self.rewards else math.nan,
+               "start": self.reference, "first_batch": self.rewards[0] if self.rewards else math.nan,
                "largest_safe_lr": math.nan, "first_failing_lr": math.nan, "stopped": first is not None}
         if first is not None:  # batch `first` was sampled after the update with lrs[first - 1]
             out["first_failing_lr"] = self.lrs[first - 1] if first >= 1 else math.nan
@@ -165,16 +216,19 @@ def ramp_estimate(per_seed: list[dict], max_lr: float) -> float:
 
 
 def exponential_range_test(cfg, min_lr: float, max_lr: float, num_steps: int, seeds=(0,),
-                           run=None, **rule) -> dict:
-    """:class:`ExponentialRangeTest` once per seed; the answer is :func:`ramp_estimate`."""
+                           run=None, reference: dict | None = None, **rule) -> dict:
+    """:class:`ExponentialRangeTest` once per seed against ``reference`` (default
+    :func:`reference_success`); the answer is :func:`ramp_estimate`."""
+    ref = reference or reference_success(cfg)
     per_seed = []
     for s in seeds:
         c = short_run_config(cfg, min_lr, num_steps, s)
         cb = ExponentialRangeTest(min_lr, max_lr, num_steps,
-                                  c.per_device_train_batch_size * c.gradient_accumulation_steps, **rule)
+                                  c.per_device_train_batch_size * c.gradient_accumulation_steps,
+                                  reference=ref["success"], **rule)
         (run or (lambda c, cb: run_grpo(c, progress=False, callbacks=[cb])))(c, cb)
         per_seed.append({"seed": int(s), **cb.report()})
-    return {"min_lr": min_lr, "max_lr": max_lr, "num_steps": num_steps, "rule": rule,
+    return {"min_lr": min_lr, "max_lr": max_lr, "num_steps": num_steps, "rule": rule, "reference": ref,
             "per_seed": per_seed, "censored": sum(not r["stopped"] for r in per_seed),
             "dropped_at_once": sum(r["stopped"] and r["largest_safe_lr"] != r["largest_safe_lr"]
                                    for r in per_seed),
@@ -185,8 +239,10 @@ def range_test_cached(cfg, lrs, steps: int, seeds=(0,), *, refresh: bool = False
                       compute: bool = True, results_dir=None) -> dict | None:
     """:func:`range_test` stored in ``results/llm/range_test/`` and reused (key: the request)."""
     request = {"method": "grid", "config": cfg.stable_dict(), "lrs": list(map(float, lrs)),
-               "steps": steps, "seeds": list(map(int, seeds))}
-    return stored_result("range_test", cfg, request, lambda: range_test(cfg, lrs, steps, seeds),
+               "steps": steps, "seeds": list(map(int, seeds)), "reference": reference_request(cfg)}
+    return stored_result("range_test", cfg, request,
+                         lambda: range_test(cfg, lrs, steps, seeds,
+                                            reference=reference_success(cfg, results_dir=results_dir)),
                          refresh=refresh, allow_compute=compute, results_dir=results_dir)
 
 
@@ -195,9 +251,11 @@ def exponential_range_test_cached(cfg, min_lr: float, max_lr: float, num_steps: 
                                   ) -> dict | None:
     """:func:`exponential_range_test` stored in ``results/llm/range_test/`` and reused."""
     request = {"method": "exponential", "config": cfg.stable_dict(), "min_lr": min_lr,
-               "max_lr": max_lr, "num_steps": num_steps, "seeds": list(map(int, seeds))}
+               "max_lr": max_lr, "num_steps": num_steps, "seeds": list(map(int, seeds)),
+               "reference": reference_request(cfg)}
     return stored_result("range_test", cfg, request,
-                         lambda: exponential_range_test(cfg, min_lr, max_lr, num_steps, seeds),
+                         lambda: exponential_range_test(cfg, min_lr, max_lr, num_steps, seeds,
+                                                        reference=reference_success(cfg, results_dir=results_dir)),
                          refresh=refresh, allow_compute=compute, results_dir=results_dir)
 
 
@@ -224,12 +282,19 @@ def recommendation(answer: float) -> str:
             f"AdamW for {m['validated_steps']} steps: notebook 10, section 6; longer runs are not covered)")
 
 
+def _reference_line(out: dict) -> str:
+    ref = out["reference"]
+    return (f"reference J0 = {ref['success']:.3f} ± {ref['se']:.3f} (the starting model on the "
+            f"{ref['source']}, {ref['n']} replies)")
+
+
 def summary(out: dict) -> str:
     """The table a person reads after either range test, and the recommended learning rate."""
     if "per_seed" in out:
-        lines = [f"exponential ramp {out['min_lr']:.3g} -> {out['max_lr']:.3g} over {out['num_steps']} steps"]
+        lines = [f"exponential ramp {out['min_lr']:.3g} -> {out['max_lr']:.3g} over {out['num_steps']} steps",
+                 _reference_line(out)]
         for r in out["per_seed"]:
-            lines.append(f"  seed {r['seed']}: start {r['start']:.3f}; "
+            lines.append(f"  seed {r['seed']}: first batch {r['first_batch']:.3f}; "
                          + (f"dropped after lr {r['first_failing_lr']:.3g}, largest safe {r['largest_safe_lr']:.3g}"
                             if r["stopped"] and r["largest_safe_lr"] == r["largest_safe_lr"] else
                             f"dropped after the first update (lr {r['first_failing_lr']:.3g})" if r["stopped"]
@@ -237,8 +302,9 @@ def summary(out: dict) -> str:
         lines.append(f"largest safe learning rate (median over seeds): {out['largest_safe_lr']:.4g}")
         lines.append(recommendation(out["largest_safe_lr"]))
         return "\n".join(lines)
-    lines = [f"start success {out['start']:.3f} ± {out['start_se']:.3f} (pass: >= {out['threshold']:.3f} "
-             f"after {out['steps']} steps)"]
+    lines = [_reference_line(out),
+             f"pass: the seeds' mean batch success after {out['steps']} steps >= J0 - {out['start_se']:.3f} "
+             f"(one standard error) = {out['threshold']:.3f}"]
     for r in out["rows"]:
         lines.append(f"  lr {r['learning_rate']:<10.4g} success {r['success_after']:.3f}  "
                      f"{'pass' if r['passed'] else 'FAIL'}")
@@ -256,6 +322,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", default="0", help="comma list of seeds")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--output", default=None, help="JSON file for the table")
+    ap.add_argument("--reference", default=None, metavar="J0:N",
+                    help="the starting model's success J0 measured on N replies of your evaluation set "
+                         "(default: measured here on the task's evaluation set and stored)")
     ap.add_argument("--exponential", action="store_true",
                     help="one run per seed with a geometric ramp low:high over count steps")
     a = ap.parse_args(argv)
@@ -266,16 +335,20 @@ def main(argv=None) -> int:
         if a.steps < 1:
             raise ValueError(f"--steps {a.steps} is invalid: expected >= 1")
         dataclasses.replace(cfg, max_steps=a.steps + 1).validate(world_size())
+        ref = given_reference(a.reference) if a.reference else None
+        if ref is None:
+            reference_request(cfg)           # a task without a built-in evaluation set: say so now
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if a.exponential and ":" not in a.lrs:
         print("error: --exponential needs --lrs low:high:count", file=sys.stderr)
         return 2
+    ref = ref or reference_success(cfg)
     if a.exponential:
-        out = exponential_range_test(cfg, lrs[0], lrs[-1], len(lrs), seeds)
+        out = exponential_range_test(cfg, lrs[0], lrs[-1], len(lrs), seeds, reference=ref)
     else:
-        out = range_test(cfg, lrs, a.steps, seeds)
+        out = range_test(cfg, lrs, a.steps, seeds, reference=ref)
     if int(os.environ.get("RANK", "0")) == 0:
         print(summary(out))
         if a.output:
