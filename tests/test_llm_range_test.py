@@ -164,9 +164,10 @@ def test_the_summary_recommends_the_answer_over_the_plans_margin():
     import yaml
 
     from rlvr_core.infra.provenance import ROOT
-    from rlvr_core.llm.range_test import recommendation, summary
+    from rlvr_core.llm.range_test import MARGIN_PLAN, MARGIN_PLANS, recommendation, summary
 
-    plan = yaml.safe_load((ROOT / "configs" / "plans" / "smollm2_margin.yaml").read_text())
+    assert MARGIN_PLAN == MARGIN_PLANS[-1] == "smollm2_margin_evalref"   # the plan of the current test
+    plan = yaml.safe_load((ROOT / "configs" / "plans" / f"{MARGIN_PLAN}.yaml").read_text())
     m = plan["analysis"]["margin"]
     ramp = {"min_lr": 1e-3, "max_lr": 10.0, "num_steps": 25, "largest_safe_lr": 0.0316,
             "reference": {"source": "evaluation set", "success": 0.25, "se": 0.027, "n": 256},

@@ -351,7 +351,7 @@ def load_cached(model: str, results_dir=None) -> list[dict]:
 
 def smollm2_runs(cap: int = 24, results_dir=None, steps: int = 30) -> list[dict]:
     """The stored SmolLM2 runs at one completion cap (24: the sweeps of notebook 08; 128, notebook 09:
-    ``smollm2_long_plan``) and one length (30 steps: the sweeps; 60: plan ``smollm2_margin``). Runs
+    ``smollm2_long_plan``) and one length (30 steps: the sweeps; 60: the margin plans ``smollm2_margin*``). Runs
     at different caps or horizons are different settings, never pooled."""
     return [r for r in load_cached("smollm2", results_dir)
             if r["config"]["max_completion_length"] == cap and r["config"]["max_steps"] == steps]

@@ -1,9 +1,11 @@
 """Notebook 10, "The margin": does the range test's answer divided by a margin chosen on the tiny
 model stay stable on SmolLM2 over twice the sweeps' horizon?
 
-The plan, its margin, collapse rule and prediction V1 were fixed in
-``configs/plans/smollm2_margin.yaml`` before its runs; this module only reads them and the
-stored runs, and applies them."""
+Two plans, each with its margin, collapse rule and prediction fixed before its runs:
+``configs/plans/smollm2_margin.yaml`` (V1: the answers of the test that read J0 from the first
+batch) and ``configs/plans/smollm2_margin_evalref.yaml`` (V2: the answers of the test that reads
+J0 from the evaluation set, the current one). This module only reads them and the stored runs,
+and applies them."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -14,7 +16,7 @@ import numpy as np
 from rlvr_core.llm.config import setting_label
 from rlvr_core.llm.horizon import collapse_step, run_rewards, trailing_mean
 from rlvr_core.llm.plans import load_plan, plan_path
-from rlvr_core.llm.range_test import MARGIN_PLAN
+from rlvr_core.llm.range_test import MARGIN_PLAN, MARGIN_PLANS
 from rlvr_core.llm.store import stored_runs
 from rlvr_core.llm.sweeps import final_success, seed_stable, smollm2_runs
 from rlvr_core.stats.fit import wilson_interval
@@ -25,9 +27,12 @@ OPTIM_NAMES = {"sgd": "SGD", "adamw_torch": "AdamW"}
 CONTROL_FROM = {"sgd": 0.03, "adamw_torch": 1e-4}
 
 
-def margin_plan():
-    """The pre-registered plan (its runs and its ``analysis`` block)."""
-    return load_plan(plan_path(MARGIN_PLAN))
+def margin_plan(name: str = MARGIN_PLAN):
+    """A pre-registered margin plan (its runs and its ``analysis`` block); by default the one that
+    validates the current range test."""
+    if name not in MARGIN_PLANS:
+        raise ValueError(f"plan {name!r} is not a margin plan: expected one of {MARGIN_PLANS}")
+    return load_plan(plan_path(name))
 
 
 def margin_runs(plan) -> list[dict]:
@@ -62,7 +67,8 @@ def _seed_row(run: dict, J0: float, se: float, rule: dict) -> dict:
 def margin(plan, runs: list[dict], start: dict) -> SimpleNamespace:
     """Per optimiser: each stored seed under the plan's rule (J0 = the starting model's success on
     the evaluation set), notebook 08's last-5 rule at step 30 and at the end, the evaluation set in
-    the middle and at the end; V1 and the Wilson 90% upper ends of the collapse probability."""
+    the middle and at the end; the plan's prediction (V1, V2) and the Wilson 90% upper ends of the
+    collapse probability."""
     a = plan.analysis
     if a.get("j0") != "start_success":
         raise ValueError(f"plan {plan.name}: J0 must be the starting model's success (j0: start_success)")
@@ -82,6 +88,8 @@ def margin(plan, runs: list[dict], start: dict) -> SimpleNamespace:
         k = sum(row["collapse_step"] is not None for row in mine)
         per_opt[opt] = {"n": len(mine), "collapsed": k,
                         "wilson_hi": float(wilson_interval(k, len(mine))[1]) if mine else float("nan")}
+    pred = a["prediction"]
+    limit = pred.get("max_collapsed", pred.get("v1_max_collapsed"))   # the first plan's key
     k_all = sum(p["collapsed"] for p in per_opt.values())
     n_all = sum(p["n"] for p in per_opt.values())
     return SimpleNamespace(plan=plan, runs=runs, rows=rows, J0=J0, se=se, rule=rule, rates=rates,
@@ -89,7 +97,8 @@ def margin(plan, runs: list[dict], start: dict) -> SimpleNamespace:
                            planned=len(plan.configs), per_opt=per_opt,
                            pooled={"n": n_all, "collapsed": k_all,
                                    "wilson_hi": float(wilson_interval(k_all, n_all)[1]) if n_all else float("nan")},
-                           v1=all(p["collapsed"] <= a["prediction"]["v1_max_collapsed"] for p in per_opt.values()),
+                           prediction=pred.get("id", "V1"), max_collapsed=int(limit),
+                           holds=all(p["collapsed"] <= limit for p in per_opt.values()),
                            complete=len(rows) == len(plan.configs))
 
 
@@ -162,8 +171,8 @@ def margin_verdict(mg: SimpleNamespace, control: list[dict]) -> str:
     k_ctl = sum(c["collapse_step"] is not None for c in control)
     text = (f"[measured] Range-test answer / {mg.margin:g} on SmolLM2 over {mg.horizon} steps: "
             + "; ".join(parts) + f"; pooled {mg.pooled['collapsed']}/{mg.pooled['n']} "
-            f"(<= {mg.pooled['wilson_hi']:.2f}). Prediction V1 (0 collapsed per optimiser, fixed before "
-            f"the runs): {'holds' if mg.v1 else 'NOT REPRODUCED'}. The same rule calls {k_ctl}/{len(control)} "
+            f"(<= {mg.pooled['wilson_hi']:.2f}). Prediction {mg.prediction} (at most {mg.max_collapsed} "
+            f"collapsed per optimiser, fixed before the runs): {'holds' if mg.holds else 'NOT REPRODUCED'}. The same rule calls {k_ctl}/{len(control)} "
             f"of the stored 30-step runs from about the answer upward collapsed (the negative control).")
     if not mg.complete:
         text += f" Only {len(mg.rows)} of the {mg.planned} planned runs are stored: incomplete."

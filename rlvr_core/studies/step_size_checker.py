@@ -366,8 +366,8 @@ def plot_smollm2(sm: dict):
 
 
 def smollm2_adamw(sm: dict) -> dict | None:
-    """The exponential range test with AdamW (stored), run before notebook 08's AdamW sweep whose
-    rates were then placed around its answer; its ratio to that sweep's threshold, the bracket's
+    """The exponential range test with AdamW (stored; its earlier version, with J0 from the first
+    batch, placed notebook 08's AdamW rates); its ratio to that sweep's threshold, the bracket's
     width, and the same ratio on the first (coarse) grid alone. None when nothing is stored."""
     ramp = smollm2_adamw_ramp(compute=sm["refresh"])
     runs = [r for r in sm["all_runs"] if setting_label(r["config"]) == "grpo, AdamW"]
@@ -398,10 +398,11 @@ def adamw_verdict(ad: dict) -> str:
     b, ramp = ad["sweep"]["bracket"], ad["ramp"]
     return (f"[measured] With AdamW on SmolLM2 the exponential range test gives "
             f"{ramp['largest_safe_lr']:.2g} (median of {len(ramp['per_seed'])} seeds), and notebook "
-            f"07's AdamW sweep ({ad['sweep']['runs']} runs) puts the threshold between "
+            f"08's AdamW sweep ({ad['sweep']['runs']} runs) puts the threshold between "
             f"{b.last_pass:.2g} and {b.first_fail:.2g}: a ratio of {ad['ratio']:.2f}, "
-            f"{_within(ad['ratio'])} section 4's factor 3. The sweep's rates were chosen around the "
-            f"test's answer, so this checks the answer, not where the grid was placed. The sweep's "
+            f"{_within(ad['ratio'])} section 4's factor 3. The sweep's rates were placed around the "
+            f"answer of the earlier version of the test (J0 from the first batch), not around this "
+            f"one. The sweep's "
             f"bracket is x{ad['width']:.1f} wide, so the ratio is known to that factor: on the first "
             f"grid alone (rates x3 apart, before its bracket's midpoint was added) the same "
             f"comparison gives {ad['coarse_ratio']:.2f}.")
