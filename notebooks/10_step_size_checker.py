@@ -10,13 +10,13 @@
 # measured with TRL on a small transformer.
 #
 # For a practitioner: the theory's bound is safe but far too small; a short range test run from
-# the starting model lands within a factor 3 of the measured threshold, and is not conservative:
-# train at its answer divided by 20, the margin section 6 chose on the tiny model and checked on
-# SmolLM2 over 60 steps.
+# the starting model lands within a factor 3 of the measured threshold on the tiny model (about
+# 4× late on SmolLM2), and is not conservative: train at its answer divided by 20, the margin
+# section 6 chose on the tiny model and sections 6–7 checked on SmolLM2 over 60 steps.
 #
 # **Run time: about 30 s** (default profile, 2-core laptop) from the stored results in
 # `results/llm/`; recomputed (`PROFILE=full`): about 3 min for the tiny model and 5 min more for
-# SmolLM2; retraining section 6's six 60-step runs takes about an hour on two cores. Labels: **[paper]**, **[derived]**, **[measured]**, as
+# SmolLM2; retraining the six 60-step runs of section 6 or of section 7 takes about 35 min on two cores. Labels: **[paper]**, **[derived]**, **[measured]**, as
 # defined in notebook 00.
 
 # %% tags=["hide-input"]
@@ -213,16 +213,23 @@ assert expect("tiny model: largest stable sweep rate < first rate whose first st
 #
 # <details><summary>The two tests in detail</summary>
 #
+# - **The reference** of both tests is $J_0$, the starting model's success on the fixed evaluation
+#   set (about 256 replies, s.e. 0.03; `range_test.reference_success`), not the first training
+#   batch: a 16-reply batch has a standard error of about 0.11 at $J_0=0.25$. **[measured]** In
+#   the earlier version of this test, which read the first batch, a SmolLM2 AdamW seed whose first
+#   batch was 0.56 "dropped" after one update at $10^{-6}$. `--reference J0:N` takes a $J_0$ the
+#   user measured on $N$ replies.
 # - **grid** (`python -m rlvr_core.llm.range_test --config run.yaml --lrs 0.003:3:13 --steps 4`):
 #   one run of `study.RANGE_STEPS` optimizer steps per rate, each from the same start and seed; a
 #   rate passes when the success of the batch after those steps, averaged over `study.RANGE_SEEDS`,
-#   is at least the start's minus one standard error; the answer is the first-failure bracket
-#   (geometric mean of last pass and first failure).
+#   is at least $J_0$ minus one standard error of that mean; the answer is the first-failure
+#   bracket (geometric mean of last pass and first failure).
 # - **exponential** (`--exponential`, the `ExponentialRangeTest` `TrainerCallback`): one run per
 #   seed whose rate grows by a constant factor at every step (`study.RAMP_STEPS` steps over the
-#   ramp); it stops after two batches in a row below the start minus two standard errors, and reads
-#   the rate two updates before the first of them. Its estimate is the median over seeds (the lower
-#   one for an even count), a seed that dropped at the first update counting as below the ramp.
+#   ramp); it stops after two batches in a row below $J_0$ minus two standard errors of one batch,
+#   and reads the rate two updates before the first of them. Its estimate is the median over seeds
+#   (the lower one for an even count), a seed that dropped at the first update counting as below
+#   the ramp.
 #
 # The sweep's threshold and its 90% CI come from the rule of notebook 07 (seeds stable when they end
 # at $J\ge J_0-2\,$s.e.; bootstrap over seeds).
@@ -241,11 +248,12 @@ study.show(study.plot_range(rt), "range_test_vs_sweep_tiny",
 
 # %% [markdown]
 # *Notice:* in every panel the blue grid-test curve falls off at about the rate where the red 30-step
-# sweep does, and the green exponential-test lines sit a little to the right of it.
+# sweep does, a little before it, and the green exponential-test lines sit around the red threshold.
 #
 # **So.** **[measured]** Both range tests agree with the measured sweeps by the criterion fixed in
 # advance, for SGD and for AdamW with clipping: they ask the training loop itself, not the theory's
-# constants. None is conservative, so use the answer with a margin (a factor 2–3 below).
+# constants. They are not reliably conservative (the line above counts how often they are), so
+# the answer is used with a margin (section 6).
 #
 # ### Checks and limits
 
@@ -266,17 +274,17 @@ assert expect("negative control: GRPO's grid estimate / Dr. GRPO's sweep thresho
 # %% tags=["hide-cell"]
 # NBVAL_CHECK_OUTPUT
 # what the text below reads off the table (observed, not fixed in advance)
-assert expect("grid estimates lie inside the sweep's (stable, collapsed) bracket",
-              bool(range_table[is_grid].eval("`sweep stable <=` < estimate < `sweep collapsed >=`").all()),
-              why="observation")
-assert expect("exponential estimates / sweep threshold", range_table[~is_grid]["estimate / sweep"].to_numpy(),
-              at_least=1.0, why="observation")
+assert expect("grid estimates / sweep threshold", range_table[is_grid]["estimate / sweep"].to_numpy(),
+              at_most=1.0, why="observation")
+assert expect("exponential estimates are not conservative (above the sweep's largest stable rate)",
+              bool(range_table[~is_grid].eval("estimate > `sweep stable <=`").all()), why="observation")
 
 # %% [markdown]
 # <details><summary>Why neither test is conservative, and what each costs</summary>
 #
-# **[measured]** The grid test lands between the sweep's last stable and first collapsing rate, and
-# the exponential test above the sweep's threshold: it gives each rate one step on a model the
+# **[measured]** The grid test lands below the sweep's threshold: four steps and a tolerance of one
+# standard error read a drop that a 30-step run would confirm. The exponential test is never
+# conservative, and mostly above the threshold: it gives each rate one step on a model the
 # smaller rates have already moved, so it reads a one-step-like drop, later than a 30-step run at a
 # constant rate. Where the three seeds of a sweep agree at every rate its bootstrap CI collapses to
 # a point and the grid spacing is the resolution. The cost of each test on this machine is in the
@@ -311,8 +319,15 @@ if ad is not None and ad["sweep"] is not None:
 # at that rate to survive, so a one-step estimate may only err upwards, and on SmolLM2 it does:
 # notebook 07 shows the replies run to the length cap within a few steps and training turns
 # erratic, a drift over many steps rather than a drop in the first one. There the one-step
-# estimate is an upper limit to divide by a safety factor; the exponential range test, with SGD and
-# with AdamW, lands within section 4's factor 3.
+# estimate is an upper limit to divide by a safety factor. The exponential range test, with SGD
+# and with AdamW, lands **outside** section 4's factor 3 on SmolLM2 (the lines above): it answers
+# later than the 30-step sweeps. **[derived]** With 16 replies a batch at $J_0=0.254$ has a standard
+# error of 0.109, so "two standard errors below $J_0$" (0.036) means a batch with no correct reply:
+# the ramp stops only at a collapse, which it reaches at a rate above the one a 30-step run at a
+# constant rate cannot survive. (The earlier version of the test, which read $J_0$ from the first
+# batch, landed within the factor 3, but only because one seed's lucky first batch, 0.56, stopped
+# that seed at once and pulled the median down.) Larger batches, or a ramp read on the evaluation
+# set, would make it more sensitive; that is not run here.
 #
 # ### Checks and limits
 
@@ -335,17 +350,18 @@ if sm["search"] is not None:
 # collapsing later. So the tool's recommendation is the answer divided by a margin, and the
 # margin needs a measurement of its own.
 #
-# **The plan, fixed before its runs** (`configs/plans/smollm2_margin.yaml`; trained with
+# **The first plan, fixed before its runs** (`configs/plans/smollm2_margin.yaml`; trained with
 # `scripts/run_plan.py configs/plans/smollm2_margin.yaml`). **[measured]** On the tiny model the
-# exponential range test answered 1.11–1.78× the 30-step threshold, and 0.1× that threshold held
-# for 600 steps in 10 of 10 seeds; so the margin is 10 × 1.78, rounded up: **20**. On SmolLM2 the
-# plan trains 3 seeds per optimiser for 60 steps (twice the sweeps' horizon) at the stored answer
-# divided by 20: SGD 0.0016, AdamW 9.8e-6. A run is collapsed once its trailing 20-step mean batch
-# success falls below half of $J_0$, the starting model's success on the evaluation set.
+# exponential range test answered 1.11–1.78× the 30-step threshold (with the first-batch
+# reference of the test then), and 0.1× that threshold held for 600 steps in 10 of 10 seeds; so
+# the margin is 10 × 1.78, rounded up: **20**. On SmolLM2 the plan trains 3 seeds per optimiser
+# for 60 steps (twice the sweeps' horizon) at that test's stored answer divided by 20: SGD 0.0016,
+# AdamW 9.8e-6. A run is collapsed once its trailing 20-step mean batch success falls below half
+# of $J_0$, the starting model's success on the evaluation set.
 # **Prediction V1:** no seed of either optimiser collapses.
 
 # %%
-mg_plan = study_margin.margin_plan()
+mg_plan = study_margin.margin_plan("smollm2_margin")
 mg = study_margin.margin(mg_plan, study_margin.margin_runs(mg_plan), sm["start"])
 mg_control = study_margin.negative_control(mg)
 print(study_margin.margin_verdict(mg, mg_control))
@@ -356,7 +372,7 @@ study.show(study_margin.plot_margin(mg, mg_control), "range_test_margin_smollm2"
            caption="SmolLM2 at the range test's answer / 20 over 60 steps, against the stored 30-step runs from about the answer upward.")
 
 # %% [markdown]
-# **So.** **[measured]** Divided by 20, the range test's answer held on SmolLM2 for twice the
+# **So.** **[measured]** Divided by 20, that test's answer held on SmolLM2 for twice the
 # sweeps' horizon with both optimisers: no seed collapsed, so V1 holds, and training still paid,
 # with the evaluation set's success rising from $J_0$ = 0.254 to 0.80–1.00 by step 60. The rule
 # can fail: on the stored 30-step runs from about the answer upward (SGD from 0.03, AdamW from
@@ -382,19 +398,68 @@ assert expect("negative control: the same rule calls the stored 30-step runs fro
               why="the rule must be able to fail: at margin 1 most of these runs collapsed (notebook 08)")
 
 # %% [markdown]
+# ## 7. The margin for the current test
+#
+# With the evaluation-set reference of section 4 the SmolLM2 answers rose (section 5), so section
+# 6's rates are no longer the current test's answer / 20. The margin itself still stands:
+# the line below reads the largest tiny-model exponential answer over its 30-step threshold from
+# section 4's table, and ten times it is still at most 20. **The second plan, fixed before its
+# runs** (`configs/plans/smollm2_margin_evalref.yaml`), trains the first plan's runs at the new
+# answers / 20, SGD 0.005 and AdamW 1.6e-5 (about 0.22× notebook 08's 30-step thresholds, where
+# the first plan's rates were 0.07× and 0.13×), with the same rule and $J_0$.
+# **Prediction V2:** no seed of either optimiser collapses by step 60.
+
+# %%
+tiny_ratio, basis = study_margin.margin_basis(range_table[~is_grid]["estimate / sweep"], mg.margin)
+print(basis)
+mg2_plan = study_margin.margin_plan("smollm2_margin_evalref")
+mg2 = study_margin.margin(mg2_plan, study_margin.margin_runs(mg2_plan), sm["start"])
+print(study_margin.margin_verdict(mg2, mg_control))
+
+# %%
+study.show(study_margin.plot_margin(mg2, mg_control), "range_test_margin_evalref_smollm2",
+           params={"plan": mg2_plan.name, "margin": mg2.margin, "runs": sorted(r["key"] for r in mg2.runs)},
+           caption="SmolLM2 at the current range test's answer / 20 over 60 steps, against the stored 30-step runs from about the earlier answer upward.")
+
+# %% [markdown]
+# **So.** **[measured]** Divided by 20, the current test's higher answers held on SmolLM2 for
+# 60 steps too, with both optimisers: no seed collapsed, so V2 holds, and training paid more than
+# at the first plan's lower rates, with the evaluation set's success rising from $J_0$ = 0.254 to
+# 0.91–0.98 by step 60. The same limits apply: three seeds per optimiser bound the collapse
+# probability by 0.47 (0.31 pooled, Wilson 90%), and 60 steps is the horizon validated, not more.
+# The recommended rate the command line prints (answer / 20) is validated for the test as it now
+# stands, within those limits.
+#
+# ### Checks and limits
+
+# %% tags=["hide-cell"]
+print(study_margin.margin_table(mg2))
+
+# %% tags=["hide-cell"]
+# NBVAL_CHECK_OUTPUT
+assert expect("tiny model: 10 x the largest exponential answer / 30-step threshold", 10 * tiny_ratio,
+              at_most=mg.margin, why="the margin's basis (fixed in both plans) under the new reference")
+assert expect("second margin plan: every planned run is stored", len(mg2.rows), reference=mg2.planned,
+              tol=0, why="the plan is complete before it is read")
+assert expect("V2: seeds collapsed per optimiser at the current answer / 20, by step 60",
+              [p["collapsed"] for p in mg2.per_opt.values()], at_most=0,
+              why="pre-registered in configs/plans/smollm2_margin_evalref.yaml before the runs")
+
+# %% [markdown]
 # ## What the checker cannot do (yet)
 #
 # - The statistics mode is the theory's bound, not a recommendation: a guarantee from the constants
 #   given, one to two orders of magnitude conservative on bandits; for an LLM its per-token
 #   constants $G, L$ are not known, so it shows how the guaranteed rate scales with $T$, $J$ and the
 #   algorithm. The learning rate to use comes from a measurement: the range test of section 4.
-# - The range test is validated on the tiny model (three settings, SGD and AdamW); on SmolLM2 only
-#   the exponential form was run, with SGD and with AdamW, against notebook 07's coarse sweeps
-#   (rates about ×3 apart, ×1.7–1.8 inside each bracket, section 5); the grid form on SmolLM2 and
-#   7B are not run here.
+# - The range test is validated on the tiny model (three settings, SGD and AdamW). On SmolLM2 only
+#   the exponential form was run, with SGD and with AdamW, against notebook 08's coarse sweeps
+#   (rates about ×3 apart, ×1.7–1.8 inside each bracket), and there it is **not reproduced**
+#   within the factor 3: it answers about 4× late, because with 16-reply batches its drop rule
+#   fires only at a collapse (section 5). The grid form on SmolLM2 and 7B are not run here.
 #   It is not conservative: divide its answer by the margin of section 6 (20), which is checked
-#   for 60 steps on SmolLM2 with 3 seeds per optimiser, not for the thousands of steps of a real
-#   post-training run.
+#   for 60 steps on SmolLM2 with 3 seeds per optimiser, for the earlier test's answers (section
+#   6) and the current test's (section 7), not for the thousands of steps of a real post-training run.
 # - The probe's curvature estimate is too noisy on a transformer at affordable batch sizes; the
 #   one-step line search is what worked. It predicts a one-step threshold, which bounds a constant
 #   rate's threshold from above; it does not see slow drifts over many steps (e.g. the length

@@ -321,7 +321,7 @@ def test_number_check_flags_a_number_the_notebook_does_not_print():
     assert unsupported_numbers(note, printed) == ["0.3", "12.7", "83%", "-0.29"]
     # and a real note passes, signs, percentages and multipliers normalised
     assert unsupported_numbers("slope −1.07 (90% CI [−1.24, −0.90])", _printed_text("04_length_scaling")) == []
-    assert unsupported_numbers("34% of runs absorbed, x2.64", _printed_text("05_success_rate_and_stagnation")
+    assert unsupported_numbers("34% of runs absorbed, x4.26", _printed_text("05_success_rate_and_stagnation")
                                + _printed_text("10_step_size_checker")) == []
 
 

@@ -259,7 +259,7 @@ def exponential_range_test_cached(cfg, min_lr: float, max_lr: float, num_steps: 
                          refresh=refresh, allow_compute=compute, results_dir=results_dir)
 
 
-# The plans that validated the margin on SmolLM2 (notebook 10, section 6): the first for the answers
+# The plans that validated the margin on SmolLM2 (notebook 10, sections 6 and 7): the first for the answers
 # of the earlier test (J0 from the first batch), the second for this test's; MARGIN_PLAN is the
 # one that speaks for the current test.
 MARGIN_PLANS = ("smollm2_margin", "smollm2_margin_evalref")
@@ -283,7 +283,7 @@ def recommendation(answer: float) -> str:
         return "recommended learning rate: none (no rate passed; start the test lower)"
     return (f"recommended learning rate: {answer / m['margin']:.3g} (the answer / {m['margin']:g}; margin "
             f"chosen on the tiny model for {m['chosen_steps']} steps, validated on SmolLM2 with SGD and "
-            f"AdamW for {m['validated_steps']} steps: notebook 10, section 6; longer runs are not covered)")
+            f"AdamW for {m['validated_steps']} steps: notebook 10, section 7; longer runs are not covered)")
 
 
 def _reference_line(out: dict) -> str:

@@ -118,6 +118,14 @@ def negative_control(mg: SimpleNamespace) -> list[dict]:
     return sorted(out, key=lambda r: (r["optim"], r["lr"], r["seed"]))
 
 
+def margin_basis(ratios, margin: float) -> tuple[float, str]:
+    """The margin's basis, read again: the largest tiny-model exponential answer over its 30-step
+    threshold (section 4's table), and the line that says whether ten times it is within the margin."""
+    worst = float(np.max(ratios))
+    return worst, (f"tiny model, exponential answer / 30-step threshold: at most {worst:.2f}; "
+                   f"x 10 = {10 * worst:.1f} {'<=' if 10 * worst <= margin else '>'} margin {margin:g}")
+
+
 def _step(t) -> str:
     return "-" if t is None else str(t)
 
@@ -172,8 +180,10 @@ def margin_verdict(mg: SimpleNamespace, control: list[dict]) -> str:
     text = (f"[measured] Range-test answer / {mg.margin:g} on SmolLM2 over {mg.horizon} steps: "
             + "; ".join(parts) + f"; pooled {mg.pooled['collapsed']}/{mg.pooled['n']} "
             f"(<= {mg.pooled['wilson_hi']:.2f}). Prediction {mg.prediction} (at most {mg.max_collapsed} "
-            f"collapsed per optimiser, fixed before the runs): {'holds' if mg.holds else 'NOT REPRODUCED'}. The same rule calls {k_ctl}/{len(control)} "
-            f"of the stored 30-step runs from about the answer upward collapsed (the negative control).")
+            f"collapsed per optimiser, fixed before the runs): {'holds' if mg.holds else 'NOT REPRODUCED'}. "
+            f"The same rule calls {k_ctl}/{len(control)} of the stored 30-step runs at "
+            + " and ".join(f"{_opt(o)} >= {lo:g}" for o, lo in CONTROL_FROM.items())
+            + " collapsed (the negative control).")
     if not mg.complete:
         text += f" Only {len(mg.rows)} of the {mg.planned} planned runs are stored: incomplete."
     return text
