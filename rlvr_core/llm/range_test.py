@@ -10,7 +10,7 @@ error, and the answer is the end of the first passing block of the grid
 ``--lrs`` is a comma list or ``low:high:count`` (geometric). "Success after k steps" is the mean
 verifier reward of the batch sampled from θ_k (the run goes k+1 steps; the (k+1)-th update is not
 looked at). The reference J0 is the starting model's success on the fixed evaluation set
-(:func:`reference_success`: ``REFERENCE`` problems x completions, stored), not one training
+(:func:`reference_success`: about ``REFERENCE_REPLIES`` replies, stored), not one training
 batch: a 16-completion batch has a standard error of about 0.11 at J0 = 0.25, so a lucky first
 batch made a seed "drop" after an update too small to matter. The tolerance is the standard error
 of the compared quantity if nothing changed, sqrt(J0 (1 - J0) / n) for a batch of n completions
