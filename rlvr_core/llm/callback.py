@@ -33,7 +33,18 @@ from .distributed import all_gather_rows, all_reduce_sum, process_group
 
 class GapGRPOTrainer(GRPOTrainer):
     """``GRPOTrainer`` that keeps the last generated batch (prompt/completion ids and masks) for
-    the Gradient-Gap callback. Training is unchanged."""
+    the Gradient-Gap callback, and samples with oneDNN's packed products when
+    ``packed_generation`` is set (:mod:`.packed_generation`). Training is unchanged."""
+
+    packed_generation = False
+
+    def _generate_single_turn(self, prompt_ids, *args, **kwargs):
+        if not self.packed_generation or self.use_vllm:
+            return super()._generate_single_turn(prompt_ids, *args, **kwargs)
+        from .packed_generation import packed_linears
+
+        with torch.no_grad(), packed_linears(self.model, rows=len(prompt_ids)):
+            return super()._generate_single_turn(prompt_ids, *args, **kwargs)
 
     def _generate_and_score_completions(self, inputs):
         out = super()._generate_and_score_completions(inputs)

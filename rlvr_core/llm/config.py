@@ -98,6 +98,8 @@ class RunConfig:
     save_total_limit: int | None = None
     resume_from_checkpoint: str | bool | None = None   # a checkpoint folder, True (last), "auto"
     metrics_jsonl: str | None = None     # default <output_dir>/metrics.jsonl
+    packed_generation: bool = True       # CPU fp32: sample with oneDNN's packed products (the
+                                         # same sums in another order; packed_generation.py)
 
     # Fields added after the committed results: dropped from the key (and from
     # :meth:`stable_dict`) while they hold their default, so every old key is unchanged.
@@ -108,7 +110,8 @@ class RunConfig:
                     "eval_dataset_split", "eval_pass_k")
     # Bookkeeping that does not change what is trained: never part of the key.
     OPERATIONAL_FIELDS = ("report_to", "output_dir", "save_final_model", "save_strategy", "save_steps",
-                          "save_total_limit", "resume_from_checkpoint", "metrics_jsonl")
+                          "save_total_limit", "resume_from_checkpoint", "metrics_jsonl",
+                          "packed_generation")
 
     def validate(self, num_processes: int = 1) -> "RunConfig":
         check_choice("model", self.model, MODELS)

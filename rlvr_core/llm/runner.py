@@ -19,6 +19,7 @@ from pathlib import Path
 from .config import RunConfig
 from .device import on_cpu, run_provenance, world_size
 from .grpo_config import grpo_config_fields
+from .packed_generation import can_pack
 from .precision import cpu_bf16_support
 from .start_model import load_model, resolve_model
 from .store import read_or_compute, result_path
@@ -37,11 +38,14 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
 
     from .callback import GapGRPOTrainer, GradientGapCallback
     from .run_callbacks import FinalModelCallback, MetricsJsonlCallback, StepProgressCallback
+    from rlvr_core.infra.memory import keep_freed_memory
     from rlvr_core.infra.threads import training_threads
     from .evaluation import EvalSetCallback, MathEvalCallback, evaluation_prompts
 
+    kept_memory = False
     if on_cpu(cfg):
         training_threads()
+        kept_memory = keep_freed_memory()   # no page faults re-paid every step
     lm_head_positions = "completion" if score_completions_only() else "all"
     where = resolve_model(cfg)
     model, tok = load_model(cfg, where)
@@ -57,6 +61,8 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
                              train_dataset=task.dataset(cfg.dataset_size, cfg.seed),
                              processing_class=tok)
     num_processes = trainer.accelerator.num_processes
+    trainer.packed_generation = packed = (cfg.packed_generation and on_cpu(cfg) and not cfg.use_vllm
+                                          and not cfg.bf16 and can_pack(model))
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
@@ -118,6 +124,8 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
                            "seconds_per_step": seconds / max(1, len(metrics)),
                            "lm_head_positions": lm_head_positions,
                            "precision": precision,
+                           "kept_freed_memory": kept_memory,
+                           "generation_kernel": "onednn-packed" if packed else "default",
                            "torch_threads": __import__("torch").get_num_threads()}}
 
 
