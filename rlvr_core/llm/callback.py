@@ -37,6 +37,8 @@ class GapGRPOTrainer(GRPOTrainer):
     ``packed_generation`` is set (:mod:`.packed_generation`). Training is unchanged."""
 
     packed_generation = False
+    # the TRL method that samples with model.generate (TRL >= 1.7); without it nothing is packed
+    SAMPLES_IN = "_generate_single_turn"
 
     def _generate_single_turn(self, prompt_ids, *args, **kwargs):
         if not self.packed_generation or self.use_vllm:

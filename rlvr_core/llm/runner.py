@@ -34,7 +34,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     ``callbacks``: extra ``TrainerCallback`` objects (e.g. the learning-rate range test)."""
     num_processes = world_size()
     cfg.validate(num_processes)
-    from trl import GRPOConfig
+    from trl import GRPOConfig, GRPOTrainer
 
     from .callback import GapGRPOTrainer, GradientGapCallback
     from .run_callbacks import FinalModelCallback, MetricsJsonlCallback, StepProgressCallback
@@ -62,7 +62,8 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
                              processing_class=tok)
     num_processes = trainer.accelerator.num_processes
     trainer.packed_generation = packed = (cfg.packed_generation and on_cpu(cfg) and not cfg.use_vllm
-                                          and not cfg.bf16 and can_pack(model))
+                                          and not cfg.bf16 and can_pack(model)
+                                          and hasattr(GRPOTrainer, GapGRPOTrainer.SAMPLES_IN))
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
