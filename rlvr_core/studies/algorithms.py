@@ -16,6 +16,7 @@ name and parameters), so the figure and the checked numbers stay what they were:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
@@ -399,6 +400,11 @@ def transition_verdict(ds: dict) -> str:
             f"(range {w.min():.2g} to {w.max():.2g}).")
 
 
+def _short_label(direction: str) -> str:
+    """A direction's name without its parenthetical, except the KL weight that tells two apart."""
+    return re.sub(r" \(beta ([0-9.]+)\)", r", β=\1", direction).split(" (")[0]
+
+
 def plot_directions(ds: dict):
     """Measured eta* (with CI) against the theory's E<w,g>/E|w|^2 and the baseline 1/RMS|w|."""
     tab = ds["table"]
@@ -409,8 +415,13 @@ def plot_directions(ds: dict):
         for m, mk, lab in ((~new, "o", "multiples of g"), (new, "s", "PPO-clip / KL / stale")):
             ax.errorbar(tab[col][m], tab["eta*"][m], yerr=np.nan_to_num(err[:, m]), fmt=mk, ms=5,
                         capsize=2, label=lab)
-        for _, row in tab.iterrows():
-            ax.annotate(row["direction"].split(" (")[0], (row[col], row["eta*"]), fontsize=6)
+        # directions that share a grid bracket sit at one eta*: their labels are stacked apart
+        rank = tab.groupby("eta*")[col].rank(method="first") - 1
+        size = tab.groupby("eta*")[col].transform("size")
+        for i, row in tab.iterrows():
+            ax.annotate(_short_label(row["direction"]), (row[col], row["eta*"]), fontsize=6,
+                        xytext=(3, 8 * (rank[i] - (size[i] - 1) / 2)), textcoords="offset points",
+                        va="center")
         r, lo, hi = ds["rho"][name]
         ax.set(xscale="log", yscale="log", xlabel=f"{name}: {col} (at the edge)",
                ylabel="measured $\\eta^*$ (majority of seeds end at $J\\geq J_0$)",
