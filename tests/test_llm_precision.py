@@ -59,6 +59,7 @@ def test_trl_bf16_autocast_run_updates_fp32_weights():
                    progress=False)
     assert res["grpo_config"]["bf16"] is True
     assert res["provenance"]["precision"]["autocast"] == "bfloat16"
+    assert res["provenance"]["generation_kernel"] == "default"      # bf16 autocast keeps its own path
     for m in res["metrics"]:
         assert m["grad_norm"] > 0
         assert math.isclose(m["gap/update_norm"], 1e-4 * m["grad_norm"], rel_tol=1e-2)

@@ -37,15 +37,24 @@ class GapGRPOTrainer(GRPOTrainer):
     ``packed_generation`` is set (:mod:`.packed_generation`). Training is unchanged."""
 
     packed_generation = False
-    # the TRL method that samples with model.generate (TRL >= 1.7); without it nothing is packed
-    SAMPLES_IN = "_generate_single_turn"
+
+    def use_packed_generation(self, wanted: bool = True) -> bool:
+        """Sample with oneDNN's packed products if ``wanted`` and possible here: fp32 weights on
+        the CPU, no bf16 autocast, no vLLM, and a TRL that samples in ``_generate_single_turn``
+        (TRL >= 1.7). Returns whether it does."""
+        from .packed_generation import can_pack
+
+        self.packed_generation = (wanted and not self.use_vllm and not self.args.bf16
+                                  and hasattr(GRPOTrainer, "_generate_single_turn")
+                                  and can_pack(self.model))
+        return self.packed_generation
 
     def _generate_single_turn(self, prompt_ids, *args, **kwargs):
-        if not self.packed_generation or self.use_vllm:
+        if not self.packed_generation:
             return super()._generate_single_turn(prompt_ids, *args, **kwargs)
         from .packed_generation import packed_linears
 
-        with torch.no_grad(), packed_linears(self.model, rows=len(prompt_ids)):
+        with packed_linears(self.model, rows=len(prompt_ids)):   # TRL generates under no_grad
             return super()._generate_single_turn(prompt_ids, *args, **kwargs)
 
     def _generate_and_score_completions(self, inputs):

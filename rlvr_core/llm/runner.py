@@ -19,7 +19,6 @@ from pathlib import Path
 from .config import RunConfig
 from .device import on_cpu, run_provenance, world_size
 from .grpo_config import grpo_config_fields
-from .packed_generation import can_pack
 from .precision import cpu_bf16_support
 from .start_model import load_model, resolve_model
 from .store import read_or_compute, result_path
@@ -34,7 +33,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
     ``callbacks``: extra ``TrainerCallback`` objects (e.g. the learning-rate range test)."""
     num_processes = world_size()
     cfg.validate(num_processes)
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig
 
     from .callback import GapGRPOTrainer, GradientGapCallback
     from .run_callbacks import FinalModelCallback, MetricsJsonlCallback, StepProgressCallback
@@ -61,9 +60,7 @@ def run_grpo(cfg: RunConfig, *, output_dir: str | None = None, progress: bool = 
                              train_dataset=task.dataset(cfg.dataset_size, cfg.seed),
                              processing_class=tok)
     num_processes = trainer.accelerator.num_processes
-    trainer.packed_generation = packed = (cfg.packed_generation and on_cpu(cfg) and not cfg.use_vllm
-                                          and not cfg.bf16 and can_pack(model)
-                                          and hasattr(GRPOTrainer, GapGRPOTrainer.SAMPLES_IN))
+    packed = trainer.use_packed_generation(cfg.packed_generation)
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
